@@ -1,0 +1,130 @@
+"""Guards: every gate per side, exactly as the strategy evaluated it this tick.
+
+This pane renders TickEvent.decision (the GateResult objects the strategy decided
+from) and never recomputes a gate: if it showed its own opinion it could disagree
+with what the engine did, which is the bug this pane exists to rule out.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.widgets import Static
+
+from engine.events import TickEvent
+from engine.models import GATE_ORDER, KEEP_GATE, SIDES, GateResult, SideDecision
+from orion_tui import fmt
+
+WIDE = 56  # inner width from which full gate names and words fit
+
+SHORT_NAMES = {
+    "halted": "halted",
+    "market_stale": "stale",
+    "book_invalid": "book",
+    "exposure_limit": "exposure",
+    "momentum": "momentum",
+    "cross_protection": "cross",
+    "insufficient_balance": "balance",
+    "live_order_exists": "live_order",
+}
+
+
+def gate_names(decision_sides: tuple[SideDecision, ...]) -> list[str]:
+    """Gates present in either side, in the strategy's order (unknown names last)."""
+    seen = {g.name for side in decision_sides for g in side.gates}
+    ordered = [name for name in GATE_ORDER if name in seen]
+    extra = [g.name for side in decision_sides for g in side.gates if g.name not in GATE_ORDER]
+    return ordered + list(dict.fromkeys(extra))
+
+
+def gate_cell(gate: GateResult | None, *, reason: bool, wide: bool) -> Text:
+    """passed / BLOCKED (or KEEP for the dedupe gate) with value vs threshold."""
+    if gate is None:
+        return Text("·", style="dim")  # not evaluated for this side
+    figures = fmt.compact(gate.value)
+    if figures and gate.threshold is not None:
+        figures = f"{figures}/{fmt.compact(gate.threshold)}"
+    if gate.passed:
+        word, style = ("pass " if wide else "✓ "), "green"
+    elif gate.name == KEEP_GATE:
+        word, style = ("KEEP " if wide else "= "), "bold cyan"
+    else:
+        word, style = ("BLOCKED " if wide else "✗ "), "bold reverse red"
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(word + figures, style=style + (" underline" if reason else ""))
+    return text
+
+
+def _reason_cell(side: SideDecision) -> Text:
+    reason = side.reason
+    if reason is None:
+        return Text("quoting", style="green")
+    if reason == KEEP_GATE:
+        return Text("keep order", style="cyan")
+    short = SHORT_NAMES.get(reason, reason)
+    return Text(f"BLOCKED {short}", style="bold red", no_wrap=True, overflow="ellipsis")
+
+
+def _action_cell(side: SideDecision, *, wide: bool) -> Text:
+    text = Text(side.action, style="bold" if side.quoting else "dim")
+    if side.price is not None and side.action in ("place", "replace"):
+        size = fmt.compact(round(side.size, 2)) if side.size is not None and wide else ""
+        text.append(f" {size}@{fmt.compact(side.price)}")
+    return text
+
+
+def render_guards(tick: TickEvent, width: int) -> Table:
+    """Gates as rows, sides as columns; the deciding gate is underlined."""
+    wide = width >= WIDE
+    sides = (tick.decision.buy, tick.decision.sell)
+    table = Table(
+        box=None,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+        expand=True,
+        show_edge=False,
+        header_style="bold",
+    )
+    table.add_column("gate", style="dim", no_wrap=True, overflow="ellipsis")
+    for side_name in SIDES:
+        table.add_column(side_name, no_wrap=True, overflow="ellipsis", ratio=1)
+    for name in gate_names(sides):
+        cells = []
+        for side in sides:
+            gate = next((g for g in side.gates if g.name == name), None)
+            cells.append(gate_cell(gate, reason=side.reason == name, wide=wide))
+        table.add_row(name if wide else SHORT_NAMES.get(name, name), *cells)
+    table.add_row(Text("reason", style="bold"), *(_reason_cell(s) for s in sides))
+    table.add_row(Text("action", style="bold"), *(_action_cell(s, wide=wide) for s in sides))
+    return table
+
+
+class GuardsPane(Static):
+    """Which guard stopped a quote this tick, on which side, and against what number."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("waiting for the first tick…", id=id, classes=classes)
+        self.border_title = "Guards"
+        self._tick: TickEvent | None = None
+
+    def show(self, tick: TickEvent) -> None:
+        self._tick = tick
+        self._render_tick()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._tick is not None:
+            self._render_tick()
+
+    def _render_tick(self) -> None:
+        tick = self._tick
+        assert tick is not None
+        blocked = [
+            s.side
+            for s in (tick.decision.buy, tick.decision.sell)
+            if s.reason is not None and s.reason != KEEP_GATE
+        ]
+        self.set_class(bool(blocked), "-blocked")
+        legend = "value/threshold" if self.content_region.width >= WIDE else "✗ BLOCKED · value/thr"
+        self.border_subtitle = f"blocked: {'+'.join(blocked)}" if blocked else legend
+        self.update(render_guards(tick, self.content_region.width or 44))

@@ -61,6 +61,7 @@ FLUSH_EVERY_TICKS = 256
 FLUSH_EVERY_S = 0.25
 REBUILD_CHECK_EVERY_S = 2.0
 DIVERGENCE_HISTORY = 240
+YIELD_EVERY_S = 0.002
 
 
 class EngineStartError(Exception):
@@ -119,6 +120,7 @@ class Engine:
         self._last_flush = 0.0
         self._last_rebuild_check = 0.0
         self._sim_now = 0.0
+        self._last_yield = 0.0
         self.running = False
 
     # -- public API ---------------------------------------------------------------
@@ -312,7 +314,12 @@ class Engine:
         if self.mode != "sim":
             return
         if self.speed is None:
-            await asyncio.sleep(0)  # let the UI and command producers run
+            # Flat out: hand the loop to the UI and command producers every few ms,
+            # not every tick (a loop iteration costs as much as a tick).
+            wall = time.perf_counter()
+            if wall - self._last_yield >= YIELD_EVERY_S:
+                self._last_yield = wall
+                await asyncio.sleep(0)
             return
         delay = self.settings.sim.ledger_interval_s / self.speed
         await self._with_commands(asyncio.sleep(delay))
@@ -396,19 +403,25 @@ class Engine:
         pending = store.queue_tick(tick_row(event))
         all_updates = fill_updates + updates
         wall = self._wall()
-        if fills or (all_updates and self.mode == "live"):
+        if self.mode == "live":
+            # Real money: the fill, its ledger rows and the order updates are committed
+            # together before the next decision.
             await store.record_fills(self.session_id, self.seq, fills, ledger_rows, all_updates)
             self._last_flush = wall
         else:
+            # Simulated fills group-commit with their ticks: a crash loses the uncommitted
+            # tail of the session as a whole (fills, ledger rows, orders and ticks
+            # together), never a part of it, so the database stays a consistent prefix.
+            if fills:
+                store.queue_fills(self.session_id, self.seq, fills, ledger_rows)
             if all_updates:
-                await store.record_orders(self.session_id, all_updates)
-                self._last_flush = wall
-            elif (
+                store.queue_orders(self.session_id, all_updates)
+            if (
                 pending >= FLUSH_EVERY_TICKS
                 or self.mode != "sim"
                 or wall - self._last_flush >= FLUSH_EVERY_S
             ):
-                await store.flush()
+                await store.flush(wait=True)
                 self._last_flush = wall
         if wall - self._last_rebuild_check >= REBUILD_CHECK_EVERY_S:
             await self._check_rebuild()
@@ -570,27 +583,35 @@ class Engine:
     # -- stop -----------------------------------------------------------------------------
 
     async def _shutdown(self) -> None:
+        """Cancel orders first (they matter most), then record, summarise and close."""
         self.running = False
         store = self._store
         if store is None:
             return
         now = self.now()
-        try:
-            if self._execution is not None:
+        updates: list[OrderUpdate] = []
+        if self._execution is not None:
+            try:
                 updates = await self._execution.cancel_all(now)
-                if updates:
-                    await store.record_orders(self.session_id, updates)
-                    self._log("INFO", f"cancelled {len(updates)} open order(s) on stop")
-            for closer in (getattr(self._market, "stop", None),
-                           getattr(self._execution, "aclose", None)):  # fmt: skip
-                if closer is not None:
+            except Exception as exc:  # never skip the rest of the shutdown
+                self._log("ERROR", f"cancelling open orders failed: {exc.__class__.__name__}")
+        for closer in (getattr(self._market, "stop", None),
+                       getattr(self._execution, "aclose", None)):  # fmt: skip
+            if closer is not None:
+                with contextlib.suppress(Exception):
                     await closer()
+        try:
+            if updates:
+                self._log("INFO", f"cancelled {len(updates)} open order(s) on stop")
+                await store.record_orders(self.session_id, updates)
             await store.flush()
+            await store.sync()
             self.summary = await asyncio.to_thread(self._read_summary)
             await store.end_session(self.session_id, now, self.summary)
             self._publish(SessionEvent("stopped", self.session_id, now, self.summary))
         finally:
-            await store.close()
+            with contextlib.suppress(Exception):
+                await store.close()
             self._store = None
 
     def _read_summary(self) -> dict[str, Any]:

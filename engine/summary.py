@@ -13,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from engine.models import ASSETS, SIDES
+from engine.store.schema import session_tick_range
 
 NO_QUOTE_ACTIONS = ("cancel", "none")
 
@@ -24,15 +25,25 @@ class SummaryError(LookupError):
 def list_sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT s.id, s.mode, s.started_at, s.ended_at, s.status,"
-        " (SELECT COUNT(*) FROM ticks t WHERE t.session_id = s.id),"
+        " (SELECT MAX(t.id) - MIN(t.id) + 1 FROM ticks t WHERE t.id BETWEEN"
+        "  s.id * 4294967296 AND s.id * 4294967296 + 4294967295),"
         " (SELECT COUNT(*) FROM fills f WHERE f.session_id = s.id)"
         " FROM sessions s ORDER BY s.id"
     ).fetchall()
     return [
         {"session_id": r[0], "mode": r[1], "started_at": r[2], "ended_at": r[3],
-         "status": r[4], "ticks": r[5], "fills": r[6]}
+         "status": r[4], "ticks": r[5] or 0, "fills": r[6]}
         for r in rows
     ]  # fmt: skip
+
+
+def tick_count(conn: sqlite3.Connection, session_id: int) -> int:
+    """Ticks of a session: seq runs 1, 2, 3... without gaps, so this is two index reads."""
+    row = conn.execute(
+        "SELECT MIN(id), MAX(id) FROM ticks WHERE id BETWEEN ? AND ?",
+        session_tick_range(session_id),
+    ).fetchone()
+    return 0 if row[0] is None else row[1] - row[0] + 1
 
 
 def latest_session_id(conn: sqlite3.Connection) -> int | None:
@@ -45,10 +56,10 @@ def no_quote_reasons(conn: sqlite3.Connection, session_id: int) -> dict[str, dic
     out: dict[str, dict[str, int]] = {}
     for side, col in (("BUY", "buy"), ("SELL", "sell")):
         rows = conn.execute(
-            f"SELECT {col}_reason, COUNT(*) FROM ticks WHERE session_id = ?"
+            f"SELECT {col}_reason, COUNT(*) FROM ticks WHERE id BETWEEN ? AND ?"
             f" AND {col}_action IN ('cancel', 'none') GROUP BY {col}_reason"
             " ORDER BY COUNT(*) DESC, 1",
-            (session_id,),
+            session_tick_range(session_id),
         ).fetchall()
         out[side] = {(r[0] or "unknown"): r[1] for r in rows}
     return out
@@ -57,9 +68,7 @@ def no_quote_reasons(conn: sqlite3.Connection, session_id: int) -> dict[str, dic
 def why_no_fills(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
     """The why-no-fills table: per side, count and share of ticks per no-quote reason,
     ticks quoting, and fills over the session."""
-    total = conn.execute(
-        "SELECT COUNT(*) FROM ticks WHERE session_id = ?", (session_id,)
-    ).fetchone()[0]
+    total = tick_count(conn, session_id)
     reasons = no_quote_reasons(conn, session_id)
     fills = dict(
         conn.execute(
@@ -113,19 +122,17 @@ def build_summary(conn: sqlite3.Connection, session_id: int | None = None) -> di
     _, mode, started_at, ended_at, status, seed, sx_fo, sr_fo, sx_ov, sr_ov = row
     is_latest = latest_session_id(conn) == session_id
 
-    tick_row = conn.execute(
-        "SELECT COUNT(*), MIN(seq), MAX(seq) FROM ticks WHERE session_id = ?", (session_id,)
+    lo, hi = session_tick_range(session_id)
+    first_id, last_id = conn.execute(
+        "SELECT MIN(id), MAX(id) FROM ticks WHERE id BETWEEN ? AND ?", (lo, hi)
     ).fetchone()
-    n_ticks = tick_row[0]
+    n_ticks = 0 if first_id is None else last_id - first_id + 1
     first_mark = last_mark = None
     last_ts = None
     if n_ticks:
-        first_mark = conn.execute(
-            "SELECT mark FROM ticks WHERE session_id = ? AND seq = ?", (session_id, tick_row[1])
-        ).fetchone()[0]
+        first_mark = conn.execute("SELECT mark FROM ticks WHERE id = ?", (first_id,)).fetchone()[0]
         last_mark, last_ts = conn.execute(
-            "SELECT mark, ts FROM ticks WHERE session_id = ? AND seq = ?",
-            (session_id, tick_row[2]),
+            "SELECT mark, ts FROM ticks WHERE id = ?", (last_id,)
         ).fetchone()
 
     # Fills-only at the end: the last ledger row this session wrote, else the start.

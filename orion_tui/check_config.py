@@ -7,18 +7,15 @@ applied: this is the same parse + review the console's reload screen runs.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 from rich.console import Console
 from rich.text import Text
 
+from engine.inventory import rebuild_from_sqlite
 from engine.models import InventorySnapshot
 from engine.review import render_diff, render_findings, review_config
 from engine.settings import ConfigError, LoadedConfig, load_config
-
-_MARK_COLUMNS = ("mark", "mark_price", "mid", "book_mid")
-_DIVERGENCE_COLUMNS = ("divergence_bps", "anchor_divergence_bps")
+from engine.store.readonly import open_readonly
+from engine.store.schema import StoreError
 
 
 def _line(console: Console, text: str, style: str = "") -> None:
@@ -26,99 +23,26 @@ def _line(console: Console, text: str, style: str = "") -> None:
     console.print(Text(text, style=style), soft_wrap=True)
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+def db_context(
+    path: str, target_xrp_share_pct: float, window: int = 500
+) -> tuple[InventorySnapshot | None, list[float]]:
+    """The account's inventory (rebuilt exactly as the engine does) at the last mark,
+    and the recent divergences, from an Orion database opened read-only.
 
-
-def _snapshot_from_db(
-    path: str, fallback_mark: float | None = None, target_xrp_share_pct: float = 50.0
-) -> InventorySnapshot | None:
-    """Latest inventory (total = fills-only + overlay) from an Orion database, read-only.
-
-    Fills-only is the last inventory_ledger.new_balance per asset; the overlay is
-    deposits minus withdrawals from capital_events; the mark is the latest tick's
-    mid/mark if the ticks table has one, else `fallback_mark`. Returns None when the
-    database cannot be opened or holds no ledger. Stand-in until the store API exists.
-    """
+    Raises StoreError (one line) for a file that is not a usable Orion database."""
+    conn = open_readonly(path)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        with closing(conn):
-            conn.execute("PRAGMA query_only=ON")
-            ledger_cols = _columns(conn, "inventory_ledger")
-            if not {"asset", "new_balance"} <= ledger_cols:
-                return None
-            fills: dict[str, float] = {}
-            for asset in ("XRP", "RLUSD"):
-                row = conn.execute(
-                    "SELECT new_balance FROM inventory_ledger WHERE asset = ? "
-                    "ORDER BY rowid DESC LIMIT 1",
-                    (asset,),
-                ).fetchone()
-                if row is not None and row[0] is not None:
-                    fills[asset] = float(row[0])
-            if not fills:
-                return None
-
-            overlay = {"XRP": 0.0, "RLUSD": 0.0}
-            if {"kind", "asset", "amount"} <= _columns(conn, "capital_events"):
-                for kind, asset, amount in conn.execute(
-                    "SELECT kind, asset, SUM(amount) FROM capital_events GROUP BY kind, asset"
-                ):
-                    if asset in overlay and amount is not None:
-                        if kind == "deposit":
-                            overlay[asset] += float(amount)
-                        elif kind == "withdrawal":
-                            overlay[asset] -= float(amount)
-
-            mark = fallback_mark
-            tick_cols = _columns(conn, "ticks")
-            for col in _MARK_COLUMNS:
-                if col in tick_cols:
-                    row = conn.execute(
-                        f"SELECT {col} FROM ticks WHERE {col} IS NOT NULL "
-                        "ORDER BY rowid DESC LIMIT 1"
-                    ).fetchone()
-                    if row is not None and float(row[0]) > 0:
-                        mark = float(row[0])
-                        break
-            if mark is None:
-                return None
-            return InventorySnapshot(
-                xrp_fills_only=fills.get("XRP", 0.0),
-                xrp_overlay=overlay["XRP"],
-                rlusd_fills_only=fills.get("RLUSD", 0.0),
-                rlusd_overlay=overlay["RLUSD"],
-                mark_price=mark,
-                target_xrp_share_pct=target_xrp_share_pct,
-            )
-    except (sqlite3.Error, TypeError, ValueError):
-        return None
-
-
-def _divergences_from_db(path: str, limit: int = 500) -> list[float]:
-    """Recent AMM-vs-mid divergences (bps) from the ticks table; [] when unavailable."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
-        with closing(conn):
-            conn.execute("PRAGMA query_only=ON")
-            cols = _columns(conn, "ticks")
-            for col in _DIVERGENCE_COLUMNS:
-                if col in cols:
-                    rows = conn.execute(
-                        f"SELECT {col} FROM ticks WHERE {col} IS NOT NULL "
-                        "ORDER BY rowid DESC LIMIT ?",
-                        (limit,),
-                    ).fetchall()
-                    return [float(r[0]) for r in reversed(rows)]
-            return []
-    except (sqlite3.Error, TypeError, ValueError):
-        return []
+        inv = rebuild_from_sqlite(conn, target_xrp_share_pct)
+        last = conn.execute("SELECT mark FROM ticks ORDER BY id DESC LIMIT 1").fetchone()
+        rows = conn.execute(
+            "SELECT divergence_bps FROM ticks WHERE divergence_bps IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (window,),
+        ).fetchall()
+    finally:
+        conn.close()
+    snapshot = inv.snapshot(last[0]) if last is not None else None
+    return snapshot, [r[0] for r in reversed(rows)]
 
 
 def _load(path: str, console: Console, label: str = "") -> LoadedConfig | None:
@@ -147,12 +71,11 @@ def run(path: str, against: str | None, db: str | None, console: Console) -> int
     snapshot = None
     divergences: list[float] = []
     if db is not None:
-        snapshot = _snapshot_from_db(
-            db,
-            fallback_mark=settings.sim.start_price,
-            target_xrp_share_pct=settings.strategy.target_xrp_share_pct,
-        )
-        divergences = _divergences_from_db(db)
+        try:
+            snapshot, divergences = db_context(db, settings.strategy.target_xrp_share_pct)
+        except StoreError as exc:
+            _line(console, f"error: --db: {exc}", "bold red")
+            return 1
         if snapshot is None:
             _line(
                 console,

@@ -32,8 +32,12 @@ MIGRATIONS: tuple[str, ...] = (
         start_rlusd_ov REAL NOT NULL DEFAULT 0,
         summary_json  TEXT
     );
-    CREATE TABLE ticks (
+    CREATE TABLE gate_shapes (
         id             INTEGER PRIMARY KEY,
+        shape          TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE ticks (
+        id             INTEGER PRIMARY KEY,  -- session_id * 2^32 + seq (see tick_id)
         session_id     INTEGER NOT NULL REFERENCES sessions(id),
         seq            INTEGER NOT NULL,
         ledger_index   INTEGER NOT NULL,
@@ -62,9 +66,10 @@ MIGRATIONS: tuple[str, ...] = (
         sell_size      REAL,
         sell_action    TEXT NOT NULL,
         sell_reason    TEXT,
-        gates          TEXT NOT NULL,
+        gates          INTEGER NOT NULL REFERENCES gate_shapes(id),
         book           TEXT NOT NULL,
         live_orders    TEXT NOT NULL,
+        numbers        BLOB NOT NULL,
         xrp_fo         REAL NOT NULL,
         xrp_ov         REAL NOT NULL,
         rlusd_fo       REAL NOT NULL,
@@ -74,11 +79,8 @@ MIGRATIONS: tuple[str, ...] = (
         fills_buy      INTEGER NOT NULL,
         fills_sell     INTEGER NOT NULL,
         check_ok       INTEGER NOT NULL,
-        limits         TEXT NOT NULL,
-        UNIQUE (session_id, seq)
+        limits         TEXT NOT NULL
     );
-    CREATE INDEX ticks_session_ts ON ticks(session_id, ts);
-    CREATE INDEX ticks_session_ledger ON ticks(session_id, ledger_index);
     CREATE TABLE orders (
         order_id     TEXT PRIMARY KEY,
         session_id   INTEGER NOT NULL REFERENCES sessions(id),
@@ -157,6 +159,7 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 TABLES = (
     "sessions",
+    "gate_shapes",
     "ticks",
     "orders",
     "fills",
@@ -166,6 +169,20 @@ TABLES = (
     "log",
     "config_history",
 )
+
+
+SEQ_BITS = 32
+
+
+def tick_id(session_id: int, seq: int) -> int:
+    """The ticks primary key: a session's ticks are one contiguous rowid range, so a
+    point read is a rowid lookup and a tick needs no index of its own."""
+    return (session_id << SEQ_BITS) | seq
+
+
+def session_tick_range(session_id: int) -> tuple[int, int]:
+    lo = session_id << SEQ_BITS
+    return lo, lo | ((1 << SEQ_BITS) - 1)
 
 
 def describe_sqlite_error(path: str, exc: sqlite3.Error) -> str:

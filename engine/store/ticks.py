@@ -6,7 +6,11 @@ replayed tick is the very object the live console rendered (gates included).
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
+from array import array
+from operator import attrgetter
 from typing import Any
 
 from engine.events import InventoryCheck, TickEvent
@@ -24,14 +28,31 @@ from engine.models import (
     MarketState,
     SideDecision,
 )
+from engine.store.schema import tick_id
 from engine.store.writer import TICK_COLUMNS
 
 BOOK_DEPTH = 8
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+F = "#"  # marks a float that lives in the row's `numbers` blob
+
+# Encoding: the per-tick floats (gate values and thresholds, book levels, live order
+# prices and sizes) go into one little-endian float64 blob, `numbers`, in that order;
+# the `gates`, `book` and `live_orders` columns hold readable JSON shapes with "#"
+# where a float was taken out. Formatting ~60 floats as text per tick cost more than
+# everything else the engine does in a tick; the shapes repeat, so they are cached.
 
 
-def _gates(sd: SideDecision) -> list[list[Any]]:
-    return [[g.name, g.passed, g.value, g.threshold, g.detail] for g in sd.gates]
+_gate_fields = attrgetter("name", "passed", "value", "threshold", "detail")
+
+
+@functools.lru_cache(maxsize=4096)
+def _gates_shape(key: tuple[tuple[Any, ...], tuple[Any, ...]]) -> str:
+    return _dumps({"BUY": [list(g) for g in key[0]], "SELL": [list(g) for g in key[1]]})
+
+
+@functools.lru_cache(maxsize=1024)
+def _live_shape(key: tuple[tuple[Any, ...], ...]) -> str:
+    return _dumps([list(k) for k in key])
 
 
 def tick_row(ev: TickEvent) -> tuple[Any, ...]:
@@ -41,38 +62,74 @@ def tick_row(ev: TickEvent) -> tuple[Any, ...]:
     s = ev.snapshot
     book = m.book
     amm = m.amm
+    nums: list[float] = []
+    add = nums.append
+    keys = []
+    for sd in (d.buy, d.sell):
+        side_key = []
+        for name, passed, v, t, detail in map(_gate_fields, sd.gates):
+            if v.__class__ is float:
+                add(v)
+                v = F
+            if t.__class__ is float:
+                add(t)
+                t = F
+            side_key.append((name, passed, v, t, detail))
+        keys.append(tuple(side_key))
+    gates_json = _gates_shape((keys[0], keys[1]))
     if book is not None:
-        book_json = _dumps(
-            [
-                [[lv.price, lv.size] for lv in book.bids[:BOOK_DEPTH]],
-                [[lv.price, lv.size] for lv in book.asks[:BOOK_DEPTH]],
-            ]
-        )
+        bids = book.bids[:BOOK_DEPTH]
+        asks = book.asks[:BOOK_DEPTH]
+        for lv in bids:
+            add(lv.price)
+            add(lv.size)
+        for lv in asks:
+            add(lv.price)
+            add(lv.size)
+        book_shape = f"{len(bids)},{len(asks)}"
         best_bid, best_ask, mid = book.best_bid, book.best_ask, book.mid
     else:
-        book_json, best_bid, best_ask, mid = "null", None, None, None
+        book_shape, best_bid, best_ask, mid = "null", None, None, None
+    live_key = []
+    for o in ev.live_orders:
+        nums.extend((o.price, o.size, o.placed_ts, o.original_size))
+        live_key.append((o.order_id, o.side, o.sequence))
     halt = ev.halt
     return (
-        ev.session_id, ev.seq, m.ledger_index, m.ts, int(m.connected), m.book_ts, m.amm_ts,
+        tick_id(ev.session_id, ev.seq), ev.session_id, ev.seq,
+        m.ledger_index, m.ts, int(m.connected), m.book_ts, m.amm_ts,
         best_bid, best_ask, mid,
         amm.xrp_reserve if amm else None, amm.rlusd_reserve if amm else None,
         amm.trading_fee if amm else None, a.amm_price,
         a.mode, a.price, a.cap_bps, a.cap_state, a.divergence_bps, a.displacement_bps,
         d.buy.price, d.buy.size, d.buy.action, d.buy.reason,
         d.sell.price, d.sell.size, d.sell.action, d.sell.reason,
-        _dumps({"BUY": _gates(d.buy), "SELL": _gates(d.sell)}),
-        book_json,
-        _dumps([[o.order_id, o.side, o.price, o.size, o.placed_ts, o.original_size, o.sequence]
-                for o in ev.live_orders]),
+        gates_json, book_shape, _live_shape(tuple(live_key)),
+        _blob(nums),
         s.xrp_fills_only, s.xrp_overlay, s.rlusd_fills_only, s.rlusd_overlay, s.mark_price,
         ("ALL" if halt.all else "") + ("B" if halt.buy else "") + ("S" if halt.sell else ""),
         ev.fill_counts[0], ev.fill_counts[1],
         int(ev.check.ok),
-        _dumps([ev.limits[0], ev.limits[1], s.target_xrp_share_pct, ev.mode]),
+        _limits_json(ev.limits[0], ev.limits[1], s.target_xrp_share_pct, ev.mode),
     )  # fmt: skip
 
 
-SELECT_TICK = f"SELECT {', '.join(TICK_COLUMNS)} FROM ticks"
+def _blob(nums: list[float]) -> bytes:
+    arr = array("d", nums)
+    if sys.byteorder == "big":  # the blob is little-endian float64 everywhere
+        arr.byteswap()
+    return arr.tobytes()
+
+
+@functools.lru_cache(maxsize=64)
+def _limits_json(max_xrp: float, max_rlusd: float, target: float, mode: str) -> str:
+    return _dumps([max_xrp, max_rlusd, target, mode])
+
+
+SELECT_TICK = (
+    f"SELECT {', '.join('s.shape' if c == 'gates' else 't.' + c for c in TICK_COLUMNS)}"
+    " FROM ticks t JOIN gate_shapes s ON s.id = t.gates"
+)
 _IDX = {name: i for i, name in enumerate(TICK_COLUMNS)}
 
 
@@ -90,15 +147,32 @@ def tick_from_row(row: tuple[Any, ...], fills: tuple[Fill, ...] = ()) -> TickEve
     """Inverse of tick_row (row in TICK_COLUMNS order)."""
     r = row
     i = _IDX
-    book_raw = json.loads(r[i["book"]])
-    book = (
-        Book(
-            bids=tuple(Level(p, q) for p, q in book_raw[0]),
-            asks=tuple(Level(p, q) for p, q in book_raw[1]),
-        )
-        if book_raw is not None
-        else None
-    )
+    nums = array("d")
+    nums.frombytes(r[i["numbers"]])
+    if sys.byteorder == "big":
+        nums.byteswap()
+    pos = 0
+
+    def take(v: Any) -> Any:
+        nonlocal pos
+        if v == F:
+            v = nums[pos]
+            pos += 1
+        return v
+
+    gates_raw = json.loads(r[i["gates"]])
+    gates = {
+        side: [[g[0], g[1], take(g[2]), take(g[3]), g[4]] for g in gates_raw[side]]
+        for side in ("BUY", "SELL")
+    }
+    shape = r[i["book"]]
+    book = None
+    if shape != "null":
+        nb, na = (int(x) for x in shape.split(","))
+        vals = nums[pos : pos + 2 * (nb + na)]
+        pos += 2 * (nb + na)
+        levels = [Level(vals[k], vals[k + 1]) for k in range(0, len(vals), 2)]
+        book = Book(bids=tuple(levels[:nb]), asks=tuple(levels[nb:]))
     amm = (
         AmmPool(r[i["amm_xrp"]], r[i["amm_rlusd"]], r[i["amm_fee"]] or 0)
         if r[i["amm_xrp"]] is not None
@@ -123,7 +197,6 @@ def tick_from_row(row: tuple[Any, ...], fills: tuple[Fill, ...] = ()) -> TickEve
         displacement_bps=r[i["displacement_bps"]],
         cap_bps=r[i["cap_bps"]],
     )
-    gates = json.loads(r[i["gates"]])
     decision = Decision(
         anchor=anchor,
         buy=_side("BUY", r[i["buy_price"]], r[i["buy_size"]], r[i["buy_action"]], gates["BUY"]),
@@ -142,11 +215,15 @@ def tick_from_row(row: tuple[Any, ...], fills: tuple[Fill, ...] = ()) -> TickEve
     )
     halted = r[i["halted"]]
     halt = HaltState(all="ALL" in halted, buy="B" in halted, sell="S" in halted)
-    live = tuple(
-        LiveOrder(order_id=o[0], side=o[1], price=o[2], size=o[3], placed_ts=o[4],
-                  original_size=o[5], sequence=o[6])
-        for o in json.loads(r[i["live_orders"]])
-    )  # fmt: skip
+    live_list = []
+    for oid, side, sequence in json.loads(r[i["live_orders"]]):
+        price, size, placed, original = nums[pos : pos + 4]
+        pos += 4
+        live_list.append(
+            LiveOrder(order_id=oid, side=side, price=price, size=size, placed_ts=placed,
+                      original_size=original, sequence=sequence)
+        )  # fmt: skip
+    live = tuple(live_list)
     ok = bool(r[i["check_ok"]])
     return TickEvent(
         session_id=r[i["session_id"]],

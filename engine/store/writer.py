@@ -7,10 +7,13 @@ and order updates, capital events, halts - is committed before the call returns.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +23,19 @@ from engine.models import CapitalEvent, Fill, LiveOrder, OrderUpdate
 from engine.store.schema import StoreError, describe_sqlite_error, inspect, migrate, quick_check
 
 TICK_COLUMNS = (
-    "session_id", "seq", "ledger_index", "ts", "connected", "book_ts", "amm_ts",
+    "id", "session_id", "seq", "ledger_index", "ts", "connected", "book_ts", "amm_ts",
     "best_bid", "best_ask", "mid", "amm_xrp", "amm_rlusd", "amm_fee", "amm_price",
     "anchor_mode", "anchor", "cap_bps", "cap_state", "divergence_bps", "displacement_bps",
     "buy_price", "buy_size", "buy_action", "buy_reason",
     "sell_price", "sell_size", "sell_action", "sell_reason",
-    "gates", "book", "live_orders", "xrp_fo", "xrp_ov", "rlusd_fo", "rlusd_ov", "mark",
+    "gates", "book", "live_orders", "numbers", "xrp_fo", "xrp_ov", "rlusd_fo", "rlusd_ov", "mark",
     "halted", "fills_buy", "fills_sell", "check_ok", "limits",
 )  # fmt: skip
 INSERT_TICK = (
     f"INSERT INTO ticks ({', '.join(TICK_COLUMNS)}) VALUES ({', '.join('?' for _ in TICK_COLUMNS)})"
 )
+GATES_COL = TICK_COLUMNS.index("gates")
+INSERT_SHAPE = "INSERT INTO gate_shapes (id, shape) VALUES (?, ?)"
 INSERT_FILL = (
     "INSERT INTO fills (session_id, fill_key, order_id, side, price, size, fee_rlusd, ts,"
     " ledger_index, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -38,6 +43,9 @@ INSERT_FILL = (
 INSERT_LEDGER = (
     "INSERT INTO inventory_ledger (session_id, ts, asset, delta, new_balance, kind, fill_key)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+MARK_REPLACED = (
+    "UPDATE orders SET status = 'replaced', replaced_by = ?, updated_ts = ? WHERE order_id = ?"
 )
 INSERT_LOG = "INSERT INTO log (session_id, ts, level, source, message) VALUES (?, ?, ?, ?, ?)"
 UPSERT_ORDER = (
@@ -118,14 +126,35 @@ def order_row(session_id: int, update: OrderUpdate) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+Statement = tuple[str, Sequence[Any] | list[Any]]
+MAX_INFLIGHT = 4  # unawaited transactions before the engine waits for the writer
+
+
 class Store:
-    """Writable store used by the engine (one per process)."""
+    """Writable store used by the engine (one per process).
+
+    Every write is a transaction handed to one writer task, in order, so SQLite works
+    on the other core while the engine computes the next tick. Callers that must
+    know a write is durable (capital events, halts, live orders) wait for it;
+    simulated ticks do not, but never more than MAX_INFLIGHT transactions behind.
+    """
 
     def __init__(self, path: str, conn: aiosqlite.Connection):
         self.path = path
         self._conn = conn
         self._pending_ticks: list[tuple[Any, ...]] = []
         self._pending_logs: list[tuple[Any, ...]] = []
+        self._pending_orders: list[Statement] = []
+        self._pending_fills: list[tuple[Any, ...]] = []
+        self._pending_shapes: list[tuple[int, str]] = []
+        self._shape_ids: dict[str, int] = {}
+        self._pending_ledger: list[tuple[Any, ...]] = []
+        self._batches: asyncio.Queue[tuple[list[Statement], asyncio.Future[Any]]] = (
+            asyncio.Queue()
+        )
+        self._inflight: deque[asyncio.Future[Any]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._failure: str | None = None
 
     @classmethod
     async def open(cls, path: str, busy_timeout: float = 5.0) -> Store:
@@ -136,56 +165,162 @@ class Store:
             await conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise StoreError(describe_sqlite_error(path, exc)) from None
-        return cls(path, conn)
+        store = cls(path, conn)
+        await store.load_shapes()
+        return store
 
     async def close(self) -> None:
-        await self.flush()
-        await self._conn.close()
+        try:
+            await self.flush()
+            await self.sync()
+        finally:
+            if self._writer is not None:
+                self._writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer
+            await self._conn.close()
 
     # -- transactions ----------------------------------------------------------
 
-    async def _write(self, statements: Iterable[tuple[str, Sequence[Any] | list[Any]]]) -> None:
-        """Run statements in one transaction together with any pending tick rows."""
+    def _take_pending(self) -> list[Statement]:
+        batch: list[Statement] = []
+        if self._pending_shapes:
+            batch.append((INSERT_SHAPE, self._pending_shapes))
+            self._pending_shapes = []
+        if self._pending_ticks:
+            batch.append((INSERT_TICK, self._pending_ticks))
+            self._pending_ticks = []
+        if self._pending_logs:
+            batch.append((INSERT_LOG, self._pending_logs))
+            self._pending_logs = []
+        if self._pending_orders:
+            batch.extend(self._merged_pending_orders())
+        if self._pending_fills:
+            batch.append((INSERT_FILL, self._pending_fills))
+            self._pending_fills = []
+        if self._pending_ledger:
+            batch.append((INSERT_LEDGER, self._pending_ledger))
+            self._pending_ledger = []
+        return batch
+
+    async def _write(self, statements: Sequence[Statement], *, wait: bool = True) -> Any:
+        """Queue one transaction (pending rows first, then `statements`).
+
+        wait=True returns the last statement's lastrowid once committed; a failed
+        transaction raises StoreError here or, if not awaited, on the next write."""
+        if self._failure is not None:
+            raise StoreError(self._failure)
+        batch = self._take_pending()
+        batch.extend(statements)
+        if not batch:
+            return None
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._run_writer(), name="orion-store-writer")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._batches.put_nowait((batch, fut))
+        if wait:
+            return await fut
+        self._inflight.append(fut)
+        while self._inflight and self._inflight[0].done():
+            self._inflight.popleft()
+        if len(self._inflight) > MAX_INFLIGHT:
+            await asyncio.wait([self._inflight.popleft()])
+        return None
+
+    async def _run_writer(self) -> None:
+        while True:
+            batch, fut = await self._batches.get()
+            try:
+                if self._failure is not None:
+                    raise StoreError(self._failure)
+                result = await self._run_batch(batch)
+            except Exception as exc:
+                if self._failure is None:
+                    detail = (
+                        describe_sqlite_error(self.path, exc)
+                        if isinstance(exc, sqlite3.Error)
+                        else str(exc)
+                    )
+                    self._failure = f"{detail} (write failed; nothing after it was written)"
+                if not fut.done():
+                    fut.set_exception(StoreError(self._failure))
+                    fut.exception()  # consumed here when nobody awaits it
+            else:
+                if not fut.done():
+                    fut.set_result(result)
+            finally:
+                self._batches.task_done()
+
+    async def _run_batch(self, batch: list[Statement]) -> Any:
         conn = self._conn
         await conn.execute("BEGIN IMMEDIATE")
+        last: Any = None
         try:
-            if self._pending_ticks:
-                await conn.executemany(INSERT_TICK, self._pending_ticks)
-                self._pending_ticks = []
-            if self._pending_logs:
-                await conn.executemany(INSERT_LOG, self._pending_logs)
-                self._pending_logs = []
-            for sql, params in statements:
+            for sql, params in batch:
                 if params and isinstance(params, list):
                     await conn.executemany(sql, params)
                 else:
-                    await conn.execute(sql, params)
+                    cur = await conn.execute(sql, params)
+                    last = cur.lastrowid if sql.lstrip().startswith("INSERT") else cur.rowcount
             await conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
             raise
+        return last
 
-    async def flush(self) -> None:
-        if self._pending_ticks or self._pending_logs:
-            await self._write(())
+    async def flush(self, *, wait: bool = True) -> None:
+        """Write pending rows as one transaction."""
+        if (
+            self._pending_ticks
+            or self._pending_shapes
+            or self._pending_logs
+            or self._pending_orders
+            or self._pending_fills
+            or self._pending_ledger
+        ):
+            await self._write((), wait=wait)
+
+    async def sync(self) -> None:
+        """Wait until every queued transaction is committed (or raise its failure)."""
+        await self._batches.join()
+        self._inflight.clear()
+        if self._failure is not None:
+            raise StoreError(self._failure)
 
     def queue_tick(self, row: tuple[Any, ...]) -> int:
-        """Queue a tick row; returns how many are pending (the loop decides when to flush)."""
-        self._pending_ticks.append(row)
+        """Queue a tick row (from ticks.tick_row); returns how many are pending.
+
+        The gates column arrives as a JSON shape and is stored as the id of that shape
+        in gate_shapes: shapes repeat tick after tick, so a row stays small."""
+        shape = row[GATES_COL]
+        gid = self._shape_ids.get(shape)
+        if gid is None:
+            gid = self._shape_ids[shape] = len(self._shape_ids) + 1
+            self._pending_shapes.append((gid, shape))
+        self._pending_ticks.append((*row[:GATES_COL], gid, *row[GATES_COL + 1 :]))
         return len(self._pending_ticks)
+
+    async def load_shapes(self) -> None:
+        rows = await self.fetch_all("SELECT shape, id FROM gate_shapes ORDER BY id")
+        self._shape_ids = {shape: gid for shape, gid in rows}
 
     # -- sessions --------------------------------------------------------------
 
     async def begin_session(
         self, mode: str, started_at: float, seed: int | None, start: tuple[float, ...]
     ) -> int:
-        cur = await self._conn.execute(
-            "INSERT INTO sessions (mode, started_at, seed, start_xrp_fo, start_rlusd_fo,"
-            " start_xrp_ov, start_rlusd_ov) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (mode, started_at, seed, *start),
+        rowid = await self._write(
+            [
+                (
+                    "INSERT INTO sessions (mode, started_at, seed, start_xrp_fo, start_rlusd_fo,"
+                    " start_xrp_ov, start_rlusd_ov) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (mode, started_at, seed, *start),
+                )
+            ]
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        assert rowid is not None
+        return int(rowid)
 
     async def end_session(self, session_id: int, ended_at: float, summary: dict[str, Any]) -> None:
         await self._write(
@@ -200,14 +335,36 @@ class Store:
 
     async def mark_crashed_sessions(self, ts: float) -> int:
         """Sessions still 'running' at start belong to a process that died."""
-        cur = await self._conn.execute(
-            "UPDATE sessions SET status = 'crashed', ended_at = COALESCE(ended_at,"
-            " (SELECT MAX(ts) FROM ticks WHERE ticks.session_id = sessions.id), started_at)"
-            " WHERE status = 'running'"
+        count = await self._write(
+            [
+                (
+                    "UPDATE sessions SET status = 'crashed', ended_at = COALESCE(ended_at,"
+                    " (SELECT ts FROM ticks WHERE id = (SELECT MAX(id) FROM ticks WHERE id"
+                    " BETWEEN sessions.id * 4294967296 AND sessions.id * 4294967296 + 4294967295)),"
+                    " started_at) WHERE status = 'running'",
+                    (),
+                )
+            ]
         )
-        return cur.rowcount
+        return int(count or 0)
 
     # -- money -----------------------------------------------------------------
+
+    def queue_fills(
+        self,
+        session_id: int,
+        seq: int,
+        fills: Sequence[Fill],
+        ledger_rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Simulated fills and their ledger rows: they commit with the pending tick and
+        order rows of the same ticks, in one transaction (group commit)."""
+        self._pending_fills.extend(
+            (session_id, f.fill_key, f.order_id, f.side, f.price, f.size, f.fee_rlusd, f.ts,
+             f.ledger_index, seq)
+            for f in fills
+        )  # fmt: skip
+        self._pending_ledger.extend(ledger_rows)
 
     async def record_fills(
         self,
@@ -216,6 +373,8 @@ class Store:
         fills: Sequence[Fill],
         ledger_rows: Sequence[tuple[Any, ...]],
         updates: Sequence[OrderUpdate],
+        *,
+        wait: bool = True,
     ) -> None:
         """A fill, its ledger rows and the order update, in one transaction."""
         statements: list[tuple[str, Sequence[Any] | list[Any]]] = []
@@ -233,33 +392,53 @@ class Store:
         if ledger_rows:
             statements.append((INSERT_LEDGER, list(ledger_rows)))
         statements.extend(self._order_statements(session_id, updates))
-        await self._write(statements)
+        await self._write(statements, wait=wait)
 
     async def record_orders(self, session_id: int, updates: Sequence[OrderUpdate]) -> None:
+        """Order updates, committed now (live orders, halts, shutdown)."""
         if updates:
             await self._write(self._order_statements(session_id, updates))
+
+    def _merged_pending_orders(self) -> list[tuple[str, Sequence[Any] | list[Any]]]:
+        upserts: list[Any] = []
+        replaced: list[Any] = []
+        for sql, rows in self._pending_orders:
+            (upserts if sql is UPSERT_ORDER else replaced).extend(rows)
+        self._pending_orders = []
+        out: list[tuple[str, Sequence[Any] | list[Any]]] = []
+        if upserts:
+            out.append((UPSERT_ORDER, upserts))
+        if replaced:
+            out.append((MARK_REPLACED, replaced))
+        return out
+
+    def queue_orders(self, session_id: int, updates: Sequence[OrderUpdate]) -> None:
+        """Order updates of simulated orders: they ride along with the next commit, which
+        always comes before or with any fill that refers to them."""
+        self._pending_orders.extend(self._order_statements(session_id, updates))
 
     def _order_statements(
         self, session_id: int, updates: Sequence[OrderUpdate]
     ) -> list[tuple[str, Sequence[Any] | list[Any]]]:
+        """Two executemany statements: upserts in order, then the replaced marks (an
+        order gets no update after it has been replaced, so this order is safe)."""
+        upserts = [order_row(session_id, u) for u in updates]
+        replaced = [
+            (u.order.order_id, u.ts, u.replaced_order_id)
+            for u in updates
+            if u.kind == "replaced" and u.replaced_order_id
+        ]
         out: list[tuple[str, Sequence[Any] | list[Any]]] = []
-        for u in updates:
-            out.append((UPSERT_ORDER, order_row(session_id, u)))
-            if u.kind == "replaced" and u.replaced_order_id:
-                out.append(
-                    (
-                        "UPDATE orders SET status = 'replaced', replaced_by = ?, updated_ts = ?"
-                        " WHERE order_id = ?",
-                        (u.order.order_id, u.ts, u.replaced_order_id),
-                    )
-                )
+        if upserts:
+            out.append((UPSERT_ORDER, upserts))
+        if replaced:
+            out.append((MARK_REPLACED, replaced))
         return out
 
     async def seed_ledger(self, balances: dict[str, float], ts: float) -> bool:
         """Seed the fills-only ledger from config, only when it is empty (a new database)."""
-        cur = await self._conn.execute("SELECT COUNT(*) FROM inventory_ledger")
-        row = await cur.fetchone()
-        if row and row[0]:
+        rows = await self.fetch_all("SELECT COUNT(*) FROM inventory_ledger")
+        if rows and rows[0][0]:
             return False
         await self._write(
             [(INSERT_LEDGER, [(None, ts, a, b, b, "seed", None) for a, b in balances.items()])]
@@ -267,17 +446,23 @@ class Store:
         return True
 
     async def record_capital(self, session_id: int | None, event: CapitalEvent) -> int:
-        cur = await self._conn.execute(
-            "INSERT INTO capital_events (session_id, ts, kind, asset, amount, note)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, event.ts, event.kind, event.asset, event.amount, event.note),
+        rowid = await self._write(
+            [
+                (
+                    "INSERT INTO capital_events (session_id, ts, kind, asset, amount, note)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (session_id, event.ts, event.kind, event.asset, event.amount, event.note),
+                )
+            ]
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        assert rowid is not None
+        return int(rowid)
 
     # -- reads the engine needs at start --------------------------------------
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Read committed data: waits for queued writes first."""
+        await self.sync()
         cur = await self._conn.execute(sql, params)
         rows = await cur.fetchall()
         return list(rows)

@@ -15,8 +15,12 @@ import pytest
 from pydantic import SecretStr
 from rich.console import Console
 
+from engine.inventory import rebuild_from_sqlite
 from engine.settings import ConfigError, load_config, load_wallet_seed
-from orion_tui.check_config import _snapshot_from_db, run
+from engine.store.schema import StoreError
+from orion_tui.check_config import db_context, run
+from orion_tui.cli import main as cli_main
+from tests.conftest import run_sim
 
 ORION_TOML = Path(__file__).resolve().parents[2] / "config" / "orion.toml"
 TRACEBACK_MARKERS = ("Traceback", 'File "', "ValidationError", "pydantic_core", "Error(")
@@ -288,60 +292,44 @@ def test_check_config_against_invalid_old_fails(tmp_path: Path) -> None:
     ]
 
 
-def _make_db(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.executescript(
-            """
-            CREATE TABLE inventory_ledger (id INTEGER PRIMARY KEY, asset TEXT, delta REAL,
-                                           new_balance REAL);
-            CREATE TABLE capital_events (id INTEGER PRIMARY KEY, kind TEXT, asset TEXT,
-                                         amount REAL);
-            CREATE TABLE ticks (id INTEGER PRIMARY KEY, mid REAL, mark REAL, divergence_bps REAL);
-            INSERT INTO inventory_ledger (asset, delta, new_balance) VALUES
-                ('XRP', 50, 50), ('RLUSD', 80, 80), ('XRP', -5, 45), ('RLUSD', 11, 91);
-            INSERT INTO capital_events (kind, asset, amount) VALUES
-                ('deposit', 'RLUSD', 30), ('withdrawal', 'RLUSD', 5),
-                ('basis_commit', 'RLUSD', 1000), ('deposit', 'XRP', 10);
-            INSERT INTO ticks (mid, mark, divergence_bps) VALUES
-                (2.0, 2.0, 15), (2.5, 2.5, -20), (2.41, 2.4, 1);
-            """
-        )
+@pytest.fixture(scope="module")
+def sim_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real Orion database: a short sim session plus an RLUSD deposit."""
+    db = tmp_path_factory.mktemp("cfgdb") / "orion.db"
+    run_sim(str(db), 300, seed=2)
+    assert cli_main(["capital", "deposit", "RLUSD", "30", "--db", str(db)]) == 0
+    return db
+
+
+def test_db_context_reads_total(sim_db: Path) -> None:
+    snap, divergences = db_context(str(sim_db), 50.0)
+    conn = sqlite3.connect(f"file:{sim_db}?mode=ro", uri=True)
+    inv = rebuild_from_sqlite(conn)
+    mark = conn.execute("SELECT mark FROM ticks ORDER BY id DESC LIMIT 1").fetchone()[0]
     conn.close()
+    assert snap == inv.snapshot(mark)
+    assert snap.rlusd_overlay == 30.0  # the deposit counts in the total
+    assert snap.rlusd_balance == snap.rlusd_fills_only + 30.0
+    assert 0 < len(divergences) <= 300
 
 
-def test_snapshot_from_db_reads_total(tmp_path: Path) -> None:
-    db = tmp_path / "orion.db"
-    _make_db(db)
-    snap = _snapshot_from_db(str(db))
-    assert snap is not None
-    assert snap.xrp_fills_only == 45 and snap.xrp_overlay == 10
-    assert snap.rlusd_fills_only == 91 and snap.rlusd_overlay == 25  # basis_commit moves nothing
-    assert snap.rlusd_balance == 116 and snap.mark_price == 2.4
-
-
-def test_snapshot_from_db_tolerates_missing_tables(tmp_path: Path) -> None:
-    assert _snapshot_from_db(str(tmp_path / "absent.db")) is None
+def test_db_context_refuses_unusable_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
-    assert _snapshot_from_db(str(empty)) is None
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 100)
-    assert _snapshot_from_db(str(garbage)) is None
+    for bad in (tmp_path / "absent.db", empty, garbage):
+        with pytest.raises(StoreError):
+            db_context(str(bad), 50.0)
+        code, out = check(ORION_TOML, db=str(bad))
+        assert code == 1
+        assert len(lines(out)) == 1 and lines(out)[0].startswith("error: --db:")
     assert not (tmp_path / "absent.db").exists()  # read-only: never creates a file
 
 
-def test_check_config_with_db_uses_current_inventory(tmp_path: Path) -> None:
-    db = tmp_path / "orion.db"
-    _make_db(db)
-    code, out = check(ORION_TOML, db=str(db))
+def test_check_config_with_db_uses_current_inventory(sim_db: Path) -> None:
+    snap, _ = db_context(str(sim_db), 50.0)
+    code, out = check(ORION_TOML, db=str(sim_db))
     assert code == 0
-    # 120 - 116 = 4 RLUSD of room: not even one order
-    assert "RLUSD headroom 4.00" in out
+    assert f"RLUSD headroom {120 - snap.rlusd_balance:.2f}" in out
     assert "current inventory" in out
-    assert "error" in out  # the finding's severity
-
-
-def test_check_config_with_unusable_db_falls_back(tmp_path: Path) -> None:
-    code, out = check(ORION_TOML, db=str(tmp_path / "absent.db"))
-    assert code == 0
-    assert "using starting balances" in out and "RLUSD headroom 40.00" in out

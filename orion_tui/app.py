@@ -50,7 +50,7 @@ from orion_tui.widgets.guards import GuardsPane
 from orion_tui.widgets.header import OrionHeader, Phase
 from orion_tui.widgets.inventory import InventoryPane
 from orion_tui.widgets.ladder import QuoteLadder
-from orion_tui.widgets.log import LogEntry, LogFilter, LogPane, entry_from_event
+from orion_tui.widgets.log import Level, LogEntry, LogFilter, LogPane, entry_from_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +268,7 @@ class OrionApp(App[dict[str, Any] | None]):
             return
         self.phase = "ended"
         self.summary = message.summary
-        self._log("INFO", f"session ended{_summary_text(message.summary)}", "console")
+        self._note("INFO", f"session ended{_summary_text(message.summary)}", "console")
         self.refresh_panes()
         if self._quitting:
             self.exit(self.summary)
@@ -280,7 +280,7 @@ class OrionApp(App[dict[str, Any] | None]):
             self.exit(return_code=1, message=f"orion: cannot start the engine: {message.error}")
             return
         self.phase = "failed"
-        self._log("ERROR", f"engine stopped with an error: {message.error}", "console")
+        self._note("ERROR", f"engine stopped with an error: {message.error}", "console")
         self.refresh_panes()
         if self._quitting:
             self.exit(self.summary, return_code=1)
@@ -325,7 +325,7 @@ class OrionApp(App[dict[str, Any] | None]):
         if log is None:
             return  # events wait in the bounded buffer until the pane is back
         if self._dropped:
-            self._log("WARNING", f"{self._dropped} engine event(s) dropped: console too slow")
+            self._note("WARNING", f"{self._dropped} engine event(s) dropped: console too slow")
             self._dropped = 0
         while self._events:
             event = self._events.popleft()
@@ -339,7 +339,7 @@ class OrionApp(App[dict[str, Any] | None]):
             ):
                 self.post_message(SessionEnded(event.summary))
 
-    def _log(self, level: Any, message: str, source: str = "console") -> None:
+    def _note(self, level: Level, message: str, source: str = "console") -> None:
         entry = LogEntry(self.clock(), level, message, source)
         log = self.log_pane()
         if log is not None:
@@ -355,7 +355,7 @@ class OrionApp(App[dict[str, Any] | None]):
 
     def _halt(self, side: Side | None) -> None:
         self.engine.submit(Halt(side=side, reason="operator"))
-        self._log("DEBUG", f"halt {side or 'ALL'} requested")
+        self._note("DEBUG", f"halt {side or 'ALL'} requested")
         self.refresh_panes()
 
     def action_halt_all(self) -> None:
@@ -374,7 +374,7 @@ class OrionApp(App[dict[str, Any] | None]):
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self.engine.submit(Resume())
-                self._log("DEBUG", "resume requested")
+                self._note("DEBUG", "resume requested")
                 self.refresh_panes()
 
         self.push_screen(
@@ -388,7 +388,7 @@ class OrionApp(App[dict[str, Any] | None]):
         def apply(loaded: Any | None) -> None:
             if loaded is not None:
                 self.engine.submit(ReloadConfig(loaded))
-                self._log("INFO", f"config reload submitted from {getattr(loaded, 'path', '?')}")
+                self._note("INFO", f"config reload submitted from {getattr(loaded, 'path', '?')}")
                 self.notify("Config submitted to the engine", title="Config")
 
         self.push_screen(ConfigReviewScreen(self.engine), apply)
@@ -399,7 +399,7 @@ class OrionApp(App[dict[str, Any] | None]):
         def record(event: CapitalEvent | None) -> None:
             if event is not None:
                 self.engine.submit(RecordCapital(event))
-                self._log("INFO", f"capital {event.kind} {event.amount:g} {event.asset} submitted")
+                self._note("INFO", f"capital {event.kind} {event.amount:g} {event.asset} submitted")
                 self.notify(f"{event.kind} {event.amount:g} {event.asset}", title="Capital event")
 
         self.push_screen(
@@ -450,7 +450,7 @@ class OrionApp(App[dict[str, Any] | None]):
         self._quitting = True
         self.phase = "stopping"
         self.engine.submit(Stop(reason="operator quit"))
-        self._log("WARNING", "stop requested: cancelling open orders, then exiting")
+        self._note("WARNING", "stop requested: cancelling open orders, then exiting")
         self.refresh_panes()
 
     # ---- command palette -----------------------------------------------------------

@@ -31,9 +31,11 @@ from engine.events import (
     TickEvent,
 )
 from engine.models import (
+    Action,
     AmmPool,
     Anchor,
     Book,
+    CapState,
     Decision,
     Fill,
     GateResult,
@@ -104,7 +106,7 @@ def make_anchor(book: Book, amm: AmmPool | None, cap_bps: float = 10.0) -> Ancho
     divergence = (amm_price - mid) / mid * 1e4
     c = cap_bps / 1e4
     anchor = min(max(amm_price, mid * (1 - c)), mid * (1 + c))
-    state = (
+    state: CapState = (
         "above" if amm_price > mid * (1 + c) else "below" if amm_price < mid * (1 - c) else "inside"
     )
     displacement = (anchor - amm_price) / mid * 1e4
@@ -158,7 +160,7 @@ def _gates(
     )
 
 
-def _action(gates: tuple[GateResult, ...], has_live: bool) -> str:
+def _action(gates: tuple[GateResult, ...], has_live: bool) -> Action:
     reason = next((g.name for g in gates if not g.passed), None)
     if reason is None:
         return "replace" if has_live else "place"
@@ -199,23 +201,25 @@ def make_tick(
         else ()
     )
     live_by_side = {o.side: o for o in live}
-    common = dict(snapshot=snapshot, book=book, limits=limits, halt=halt, age_s=stale_s)
-    buy_gates = _gates(
-        "BUY",
-        price=buy_px,
-        size=buy_size,
-        momentum_bps=momentum[0],
-        live_distance_bps=0.8 if "BUY" in live_by_side else None,
-        **common,
-    )
-    sell_gates = _gates(
-        "SELL",
-        price=sell_px,
-        size=sell_size,
-        momentum_bps=momentum[1],
-        live_distance_bps=3.6 if "SELL" in live_by_side else None,
-        **common,
-    )
+
+    def gates(
+        side: Side, price: float, size: float, momentum_bps: float, distance: float
+    ) -> tuple[GateResult, ...]:
+        return _gates(
+            side,
+            snapshot=snapshot,
+            book=book,
+            price=price,
+            size=size,
+            limits=limits,
+            halt=halt,
+            age_s=stale_s,
+            momentum_bps=momentum_bps,
+            live_distance_bps=distance if side in live_by_side else None,
+        )
+
+    buy_gates = gates("BUY", buy_px, buy_size, momentum[0], 0.8)
+    sell_gates = gates("SELL", sell_px, sell_size, momentum[1], 3.6)
     decision = Decision(
         anchor=anchor,
         buy=SideDecision(
@@ -386,7 +390,7 @@ class FakeEngine:
                 self.halt = HaltState(all=True, buy=self.halt.buy, sell=self.halt.sell)
                 self._emit_halt(cancelled=len(self._live))
                 self._live = []
-            case Halt(side=side):
+            case Halt(side="BUY" | "SELL" as side):
                 self.halt = replace(self.halt, **{side.lower(): True})
                 cancelled = [o for o in self._live if o.side == side]
                 self._live = [o for o in self._live if o.side != side]

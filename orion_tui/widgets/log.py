@@ -73,7 +73,6 @@ def entry_from_event(event: Event) -> LogEntry | None:
             return LogEntry(ts, level, message, source)
         case OrderEvent(update=u):
             o = u.order
-            level: Level = _ORDER_LEVEL.get(u.kind, "INFO")
             size = o.original_size if u.kind == "filled" and o.original_size else o.size
             text = f"{u.kind} {o.side} {fmt.compact(round(size, 4))} @ {fmt.price(o.price)}"
             if u.kind == "partial":
@@ -82,7 +81,9 @@ def entry_from_event(event: Event) -> LogEntry | None:
                 text += f" (replaces {u.replaced_order_id})"
             if u.detail:
                 text += f": {u.detail}"
-            return LogEntry(u.ts, level, f"{text} [{o.order_id}]", "order")
+            return LogEntry(
+                u.ts, _ORDER_LEVEL.get(u.kind, "INFO"), f"{text} [{o.order_id}]", "order"
+            )
         case FillEvent(fill=f):
             return LogEntry(
                 f.ts,

@@ -21,6 +21,7 @@ from engine.events import (
     RecordCapital,
     ReloadConfig,
     Resume,
+    SessionEvent,
     Stop,
 )
 from engine.models import HaltState
@@ -84,6 +85,53 @@ class TestStartAndStop:
             assert app.phase == "ended"
             assert "SESSION ENDED" in static_text(app.query_one(OrionHeader))
             assert app.is_running
+
+    async def test_q_after_the_session_ended_exits_at_once(self, engine: FakeEngine) -> None:
+        app = make_app(engine)
+        async with app.run_test() as pilot:
+            engine.finish()
+            await pilot.pause(0.2)
+            await pilot.press("q")
+            await pilot.pause()
+        assert app.return_value == engine.summary
+        assert engine.commands(Stop) == []  # nothing left to stop
+
+    async def test_start_error_exits_with_its_message(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        class EngineStartError(Exception):  # matched by name, like engine.loop's
+            pass
+
+        class NoStart(FakeEngine):
+            async def run(self) -> dict[str, object]:
+                raise EngineStartError("database is damaged: quick_check failed")
+
+        app = make_app(NoStart(make_tick()))
+        async with app.run_test() as pilot:
+            await pilot.pause(0.2)
+        assert app.return_code == 1
+        assert "cannot start the engine: database is damaged" in capsys.readouterr().err
+
+    async def test_engine_crash_is_shown_not_hidden(self) -> None:
+        class Crashing(FakeEngine):
+            async def run(self) -> dict[str, object]:
+                raise RuntimeError("boom")
+
+        app = make_app(Crashing(make_tick()))
+        async with app.run_test() as pilot:
+            await pilot.pause(0.2)
+            assert app.phase == "failed"
+            assert "ENGINE ERROR" in static_text(app.query_one(OrionHeader))
+            assert any("boom" in e.message for e in app.query_one(LogPane).entries)
+
+    async def test_watching_an_engine_run_elsewhere(self, engine: FakeEngine) -> None:
+        app = make_app(engine, start_engine=False)
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert not engine.running
+            engine.emit(SessionEvent("stopped", fakes.SESSION_ID, fakes.FIXED_NOW, {"ticks": 5}))
+            await pilot.pause(0.2)
+            assert app.phase == "ended"
 
 
 class TestHaltKeys:

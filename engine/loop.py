@@ -61,7 +61,7 @@ FLUSH_EVERY_TICKS = 256
 FLUSH_EVERY_S = 0.25
 REBUILD_CHECK_EVERY_S = 2.0
 DIVERGENCE_HISTORY = 240
-YIELD_EVERY_S = 0.002
+YIELD_EVERY_S = 0.005
 
 
 class EngineStartError(Exception):
@@ -480,17 +480,26 @@ class Engine:
             self._log("ERROR", f"{cmd.__class__.__name__} refused: {exc}")
 
     async def _set_halt(self, halt: HaltState) -> int:
-        """Persist the halt, then re-decide at once so halted sides cancel now."""
+        """Apply a halt (or resume): orders first, bookkeeping second.
+
+        The halt state is queued for the database before anything else, the halted
+        sides' orders are cancelled at once through the gates (not at the next tick),
+        the HaltEvent goes out, and only then does the engine wait for the commit of
+        the halt state and the cancellations (behind any tick rows still queued)."""
         assert self._store is not None
         self.halt = halt
-        await self._store.set_state("halt", {"all": halt.all, "buy": halt.buy, "sell": halt.sell})
-        cancelled = 0
+        state = {"all": halt.all, "buy": halt.buy, "sell": halt.sell}
+        await self._store.set_state("halt", state, wait=False)
+        updates: list[OrderUpdate] = []
         if self._last_state is not None and self._execution is not None:
-            cancelled = await self._redecide()
+            updates = await self._redecide()
+        cancelled = sum(1 for u in updates if u.kind == "cancelled")
         self._publish(HaltEvent(halt, self.now(), cancelled))
+        await self._store.record_orders(self.session_id, updates)
+        await self._store.sync()
         return cancelled
 
-    async def _redecide(self) -> int:
+    async def _redecide(self) -> list[OrderUpdate]:
         """Apply the current halt to resting orders between ticks, through the gates."""
         assert self._execution is not None and self._store is not None
         assert self._last_state is not None
@@ -506,7 +515,6 @@ class Engine:
             sell=_cancel_only(decision.sell),
         )
         updates = await self._execution.execute(only_cancels, now, self._last_state.ledger_index)
-        await self._store.record_orders(self.session_id, updates)
         for u in updates:
             self._publish(OrderEvent(u))
         if self.latest is not None:
@@ -518,7 +526,7 @@ class Engine:
                 halt=self.halt,
                 live_orders=tuple(self._execution.live_orders().values()),
             )  # the UI polls `latest`; subscribers get the HaltEvent and OrderEvents
-        return sum(1 for u in updates if u.kind == "cancelled")
+        return updates
 
     async def _halt(self, cmd: Halt) -> None:
         h = self.halt

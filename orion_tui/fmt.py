@@ -44,3 +44,8 @@ def compact(value: float | str | None) -> str:
 def clock(ts: float) -> str:
     """Wall-clock time in UTC: operators across time zones read the same stamp."""
     return time.strftime("%H:%M:%S", time.gmtime(ts))
+
+
+def stamp(ts: float | None) -> str:
+    """Date and time in UTC, for anything that may span days (sessions, replay goto)."""
+    return DASH if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))

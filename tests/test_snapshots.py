@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +18,15 @@ from textual.reactive import reactive
 from textual.widgets import Input
 
 from engine.events import InventoryCheck
+from engine.store.replay import open_replay
 from orion_tui.app import OrionApp
+from orion_tui.replay_app import ReplayApp
 from orion_tui.screens import config_review
 from tests import fakes
 from tests.fakes import FakeEngine, make_tick, sample_events
+from tests.replay_dbs import REPLAY_TICKS, replay_db, replay_dbs, two_session_db
+
+__all__ = ["replay_db", "replay_dbs", "two_session_db"]  # session fixtures for pytest
 
 SnapCompare = Callable[..., bool]
 
@@ -144,3 +150,78 @@ class TestLogFilter:
 
     def test_filtered_log(self, snap_compare: SnapCompare) -> None:
         assert snap_compare(console(), press=["slash", *"order", "enter"], terminal_size=(120, 40))
+
+
+# ---- replay console (orion-tui replay): recorded sim sessions, seed 7 -----------------
+
+
+def replay(db: Path, **kwargs: Any) -> ReplayApp:
+    app = ReplayApp(open_replay(db), clock=fakes.fixed_clock, close_source=True, **kwargs)
+    app.animation_level = "none"
+    return app
+
+
+def blocked_tick(db: Path) -> int:
+    """The first tick after the middle where BUY did not quote because of momentum."""
+    source = open_replay(db)
+    try:
+        seq = source.next_with_reason(1, "BUY", "momentum", REPLAY_TICKS // 2)
+    finally:
+        source.close()
+    assert seq is not None
+    return seq
+
+
+async def _why_no_fills(pilot: Pilot[Any]) -> None:
+    await pilot.press("w")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+class TestReplayScreen:
+    def test_start_120x40(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """The first tick: REPLAY badge, session mode, tick / ledger / time as recorded."""
+        assert snap_compare(replay(replay_db), terminal_size=(120, 40))
+
+    def test_middle_blocked_tick_120x40(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """Mid-session, BUY blocked by momentum: the guards pane as the engine decided."""
+        app = replay(replay_db, start_seq=blocked_tick(replay_db))
+        assert snap_compare(app, terminal_size=(120, 40))
+
+    def test_end_100x30(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """`end`: the last tick, the timeline full."""
+        assert snap_compare(replay(replay_db), press=["end"], terminal_size=(100, 30))
+
+    def test_blocked_tick_80x24(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """Compact layout over SSH: the footer keeps play, go to, why, help and quit."""
+        app = replay(replay_db, start_seq=blocked_tick(replay_db))
+        assert snap_compare(app, terminal_size=(80, 24))
+
+
+class TestReplayPicker:
+    def test_two_sessions(self, snap_compare: SnapCompare, two_session_db: Path) -> None:
+        assert snap_compare(replay(two_session_db), terminal_size=(100, 30))
+
+
+class TestReplayWhyNoFills:
+    def test_view_120x40(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """Both sides side by side: reasons with tick count and share, quoting, fills."""
+        app = replay(replay_db, start_seq=500)
+        assert snap_compare(app, run_before=_why_no_fills, terminal_size=(120, 40))
+
+    def test_view_80x24(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        app = replay(replay_db, start_seq=500)
+        assert snap_compare(app, run_before=_why_no_fills, terminal_size=(80, 24))
+
+
+class TestReplayGoto:
+    def test_bad_input(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """An unreadable go-to input: the dialog stays open and says what it accepts."""
+        app = replay(replay_db, start_seq=500)
+        assert snap_compare(app, press=["g", *"12:61", "enter"], terminal_size=(80, 24))
+
+
+class TestReplayHelp:
+    def test_help(self, snap_compare: SnapCompare, replay_db: Path) -> None:
+        """Every replay key, and no operator command (halt, resume, config, capital)."""
+        assert snap_compare(replay(replay_db), press=["question_mark"], terminal_size=(100, 34))

@@ -491,7 +491,7 @@ class Store:
 
     # -- state, log, config ---------------------------------------------------
 
-    async def set_state(self, key: str, value: Any) -> None:
+    async def set_state(self, key: str, value: Any, *, wait: bool = True) -> None:
         await self._write(
             [
                 (
@@ -500,7 +500,8 @@ class Store:
                     " updated_ts = excluded.updated_ts",
                     (key, json.dumps(value), time.time()),
                 )
-            ]
+            ],
+            wait=wait,
         )
 
     async def get_state(self, key: str) -> Any:

@@ -29,13 +29,22 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(
+        self,
+        bindings: list[Binding],
+        *,
+        title: str = "Orion console keys",
+        dialog_keys: tuple[tuple[str, str], ...] = DIALOG_KEYS,
+    ) -> None:
+        """title / dialog_keys: the replay console lists its own dialogs' keys."""
         super().__init__(classes="dialog-screen")
         self._keys = bindings
+        self._title = title
+        self._dialog_keys = dialog_keys
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
-            yield Static("Orion console keys", classes="dialog-title")
+            yield Static(self._title, classes="dialog-title")
             with VerticalScroll(id="help-body"):
                 yield Static(self._table(), id="help-table")
             yield Static("esc, ? or q to close", classes="dialog-hint")
@@ -51,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
             )
         table.add_row("", "")
         table.add_row("", Text("in dialogs", style="bold underline"))
-        for key, text in DIALOG_KEYS:
+        for key, text in self._dialog_keys:
             table.add_row(Text(f" {key} ", style="bold reverse"), text)
         return table
 

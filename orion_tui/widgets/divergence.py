@@ -99,6 +99,7 @@ class DivergencePane(Vertical):
         super().__init__(id=id, classes=classes)
         self.border_title = "AMM vs mid"
         self._tick: TickEvent | None = None
+        self._shape: object = None
 
     def compose(self) -> ComposeResult:
         yield Static("waiting for the first tick…", id="div-text")
@@ -123,6 +124,9 @@ class DivergencePane(Vertical):
         anchor = self._tick.decision.anchor
         width = self.content_region.width or 36
         self.set_class(anchor.cap_state in ("above", "below"), "-capped")
+        shape = (width, self.compact)  # same shape, same height: skip the layout pass
         self.query_one("#div-text", Static).update(
-            Group(*divergence_lines(anchor, width, compact=self.compact))
+            Group(*divergence_lines(anchor, width, compact=self.compact)),
+            layout=shape != self._shape,
         )
+        self._shape = shape

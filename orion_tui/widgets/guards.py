@@ -7,14 +7,14 @@ with what the engine did, which is the bug this pane exists to rule out.
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
 from engine.events import TickEvent
-from engine.models import GATE_ORDER, KEEP_GATE, SIDES, GateResult, SideDecision
+from engine.models import GATE_ORDER, KEEP_GATE, GateResult, SideDecision
 from orion_tui import fmt
+from orion_tui.widgets.grid import grid, split
 
 WIDE = 56  # inner width from which full gate names and words fit
 
@@ -74,30 +74,25 @@ def _action_cell(side: SideDecision, *, wide: bool) -> Text:
     return text
 
 
-def render_guards(tick: TickEvent, width: int) -> Table:
+def render_guards(tick: TickEvent, width: int) -> Text:
     """Gates as rows, sides as columns; the deciding gate is underlined."""
     wide = width >= WIDE
     sides = (tick.decision.buy, tick.decision.sell)
-    table = Table(
-        box=None,
-        padding=(0, 1, 0, 0),
-        pad_edge=False,
-        expand=True,
-        show_edge=False,
-        header_style="bold",
-    )
-    table.add_column("gate", style="dim", no_wrap=True, overflow="ellipsis")
-    for side_name in SIDES:
-        table.add_column(side_name, no_wrap=True, overflow="ellipsis", ratio=1)
-    for name in gate_names(sides):
-        cells = []
+    names = gate_names(sides)
+    labels = [name if wide else SHORT_NAMES.get(name, name) for name in names]
+    first = max([6, *(len(label) for label in labels)])
+    widths = [first, *split(width, first, 2)]
+    rows: list[list[Text | str]] = [[Text("gate", "bold"), Text("BUY", "bold"),
+                                     Text("SELL", "bold")]]  # fmt: skip
+    for name, label in zip(names, labels, strict=True):
+        cells: list[Text | str] = [Text(label, "dim")]
         for side in sides:
             gate = next((g for g in side.gates if g.name == name), None)
             cells.append(gate_cell(gate, reason=side.reason == name, wide=wide))
-        table.add_row(name if wide else SHORT_NAMES.get(name, name), *cells)
-    table.add_row(Text("reason", style="bold"), *(_reason_cell(s) for s in sides))
-    table.add_row(Text("action", style="bold"), *(_action_cell(s, wide=wide) for s in sides))
-    return table
+        rows.append(cells)
+    rows.append([Text("reason", style="bold"), *(_reason_cell(s) for s in sides)])
+    rows.append([Text("action", style="bold"), *(_action_cell(s, wide=wide) for s in sides)])
+    return grid(rows, widths, ("left", "left", "left"))
 
 
 class GuardsPane(Static):
@@ -107,6 +102,7 @@ class GuardsPane(Static):
         super().__init__("waiting for the first tick…", id=id, classes=classes)
         self.border_title = "Guards"
         self._tick: TickEvent | None = None
+        self._shape: object = None
 
     def show(self, tick: TickEvent) -> None:
         self._tick = tick
@@ -127,4 +123,9 @@ class GuardsPane(Static):
         self.set_class(bool(blocked), "-blocked")
         legend = "value/threshold" if self.content_region.width >= WIDE else "✗ BLOCKED · value/thr"
         self.border_subtitle = f"blocked: {'+'.join(blocked)}" if blocked else legend
-        self.update(render_guards(tick, self.content_region.width or 44))
+        # Lay out again only when the table's shape can change (gates shown, width):
+        # a layout pass re-flows the whole screen and costs more than the engine's tick.
+        width = self.content_region.width or 44
+        shape = (tuple(gate_names((tick.decision.buy, tick.decision.sell))), width)
+        self.update(render_guards(tick, width), layout=shape != self._shape)
+        self._shape = shape

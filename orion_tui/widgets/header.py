@@ -38,15 +38,25 @@ class OrionHeader(Static):
         now: float,
         phase: Phase,
         open_orders: int,
+        replay: str | None = None,
     ) -> None:
-        """Re-render only when something visible changed (called at the refresh rate)."""
+        """Re-render only when something visible changed (called at the refresh rate).
+
+        replay: set by the replay console (a short note, "" for none); the line then
+        carries a REPLAY badge, `now` is the recorded tick's time and halt and
+        open_orders are as recorded with the tick.
+        """
         clock = fmt.clock(now)
-        key = (mode, session_id, tick.seq if tick else None, halt, clock, phase, open_orders)
+        key = (
+            mode, session_id, tick.seq if tick else None, halt, clock, phase, open_orders, replay
+        )  # fmt: skip
         if key == self._key:
             return
         self._key = key
         self.set_class(halt.any, "-halted")
-        self.update(self._render_line(mode, session_id, tick, halt, clock, phase, open_orders))
+        # One docked line: its size never changes, so skip the screen-wide layout pass.
+        line = self._render_line(mode, session_id, tick, halt, clock, phase, open_orders, replay)
+        self.update(line, layout=False)
 
     @staticmethod
     def _render_line(
@@ -57,9 +67,13 @@ class OrionHeader(Static):
         clock: str,
         phase: Phase,
         open_orders: int,
+        replay: str | None = None,
     ) -> Table:
         left = Text(no_wrap=True, overflow="ellipsis")
-        left.append(" ORION ", "bold reverse")
+        if replay is None:
+            left.append(" ORION ", "bold reverse")
+        else:  # one badge: the line is full at 80 columns
+            left.append(" ORION REPLAY ", "bold reverse magenta")
         left.append(" ")
         left.append(f" {mode.upper()} ", _MODE_STYLE.get(mode, "bold reverse cyan"))
         left.append(f"  session {session_id if session_id is not None else fmt.DASH}")
@@ -70,6 +84,14 @@ class OrionHeader(Static):
         left.append(f"  {clock}Z")
 
         right = Text(no_wrap=True, justify="right")
+        if replay is not None:  # the state recorded with the tick, plus the replay's note
+            if halt.any:
+                right.append(f" HALTED: {halt.label()} ", "bold reverse")
+            elif tick is not None:
+                right.append(f"orders {open_orders} ", "bold")
+            if replay:
+                right.append(f" {replay} ", "bold reverse green")
+            return _grid(left, right)
         if phase == "stopping":
             right.append(" STOPPING: cancelling orders ", "bold reverse yellow")
         elif phase == "ended":
@@ -80,8 +102,13 @@ class OrionHeader(Static):
             right.append(f" HALTED: {halt.label()} ", "bold reverse")
         elif phase in ("running", "starting"):
             right.append(f"orders {open_orders} ", "bold")
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(left, right)
-        return grid
+        return _grid(left, right)
+
+
+def _grid(left: Text, right: Text) -> Table:
+    """Left part takes the room (and is cut first), right part keeps its width."""
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_row(left, right)
+    return grid

@@ -8,13 +8,13 @@ failing raises an alarm row that cannot be missed.
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from engine.events import InventoryCheck, TickEvent
 from engine.models import ASSETS, Asset, InventorySnapshot
 from orion_tui import fmt
+from orion_tui.widgets.grid import grid, split
 
 _TOLERANCE = 1e-9
 
@@ -46,7 +46,7 @@ def inventory_alarms(snapshot: InventorySnapshot, check: InventoryCheck) -> list
     return alarms
 
 
-def render_inventory(tick: TickEvent) -> Table:
+def render_inventory(tick: TickEvent, width: int = 48) -> Text:
     """Assets as columns so the three balances line up for the eye to add."""
     snap, check = tick.snapshot, tick.check
     bad = set(sum_mismatches(snap))
@@ -54,29 +54,7 @@ def render_inventory(tick: TickEvent) -> Table:
         bad.update(ASSETS)
     limits = dict(zip(ASSETS, tick.limits, strict=True))
     values = {"XRP": snap.xrp_value_in_rlusd, "RLUSD": snap.rlusd_balance}
-    table = Table(
-        box=None,
-        padding=(0, 1),
-        pad_edge=False,
-        expand=True,
-        show_edge=False,
-        header_style="bold",
-    )
-    table.add_column("", style="dim", no_wrap=True)
-    for asset in ASSETS:
-        table.add_column(asset, justify="right", no_wrap=True)
-    table.add_row("fills-only", *(fmt.amount(snap.fills_only(a), 4) for a in ASSETS))
-    table.add_row("overlay", *(fmt.signed(snap.overlay(a), 4) for a in ASSETS))
-    table.add_row(
-        "total",
-        *(
-            Text(fmt.amount(snap.total(a), 4), style="bold reverse red" if a in bad else "bold")
-            for a in ASSETS
-        ),
-    )
-    table.add_row("value RLUSD", *(fmt.amount(values[a], 2) for a in ASSETS))
-    table.add_row("limit", *(fmt.amount(limits[a], 2) if limits[a] else fmt.DASH for a in ASSETS))
-    headroom = []
+    headroom: list[Text | str] = []
     for asset in ASSETS:
         if not limits[asset]:
             headroom.append(Text(fmt.DASH))
@@ -84,8 +62,24 @@ def render_inventory(tick: TickEvent) -> Table:
         room = limits[asset] - values[asset]
         style = "bold reverse red" if room <= 0 else "yellow" if room < 0.2 * limits[asset] else ""
         headroom.append(Text(fmt.amount(room, 2), style=style))
-    table.add_row("headroom", *headroom)
-    return table
+    rows: list[list[Text | str]] = [
+        ["", *(Text(a, "bold") for a in ASSETS)],
+        ["fills-only", *(fmt.amount(snap.fills_only(a), 4) for a in ASSETS)],
+        ["overlay", *(fmt.signed(snap.overlay(a), 4) for a in ASSETS)],
+        [
+            "total",
+            *(
+                Text(fmt.amount(snap.total(a), 4), style="bold reverse red" if a in bad else "bold")
+                for a in ASSETS
+            ),
+        ],
+        ["value RLUSD", *(fmt.amount(values[a], 2) for a in ASSETS)],
+        ["limit", *(fmt.amount(limits[a], 2) if limits[a] else fmt.DASH for a in ASSETS)],
+        ["headroom", *headroom],
+    ]
+    first = 11
+    widths = [first, *split(width, first, 2)]
+    return grid(rows, widths, ("left", "right", "right"), styles=("dim", "", ""))
 
 
 def _status_line(tick: TickEvent, alarms: list[str]) -> Text:
@@ -110,13 +104,24 @@ class InventoryPane(Static):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("waiting for the first tick…", id=id, classes=classes)
         self.border_title = "Inventory"
+        self._shape: object = None
+        self._tick: TickEvent | None = None
+
+    def on_resize(self) -> None:
+        if self._tick is not None:
+            self.show(self._tick)
 
     def show(self, tick: TickEvent) -> None:
+        self._tick = tick
         alarms = inventory_alarms(tick.snapshot, tick.check)
         self.set_class(bool(alarms), "-alarm")
         self.border_title = "Inventory ✗ ALARM" if alarms else "Inventory"
         self.border_subtitle = f"mark {fmt.price(tick.snapshot.mark_price)}"
-        self.update(Group(render_inventory(tick), _status_line(tick, alarms)))
+        shape = (tuple(alarms), self.content_region.width)  # rows fixed; alarms add lines
+        width = self.content_region.width or 48
+        body = Group(render_inventory(tick, width), _status_line(tick, alarms))
+        self.update(body, layout=shape != self._shape)
+        self._shape = shape
 
     @property
     def alarmed(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.widgets import Static
@@ -91,45 +90,73 @@ def spread_bps(tick: TickEvent) -> float | None:
 
 
 def fit_depth(tick: TickEvent, rows_available: int) -> int:
-    """The largest depth whose rows (plus the column header) fit the pane."""
-    for depth in range(MAX_DEPTH, 0, -1):
-        if len(ladder_rows(tick, depth)) + 1 <= rows_available:
-            return depth
-    return 1
+    """The largest depth whose rows (plus the column header) fit the pane.
+
+    Rows grow by at most two per extra level, so start from the estimate and step
+    down: two or three ladder_rows calls instead of twelve per frame."""
+    book = tick.market.book
+    levels = max(len(book.bids), len(book.asks)) if book is not None else 0
+    depth = max(1, min(MAX_DEPTH, levels or 1, (rows_available - 1) // 2 + 2))
+    while depth > 1 and len(ladder_rows(tick, depth)) + 1 > rows_available:
+        depth -= 1
+    return depth
 
 
-def render_ladder(rows: list[LadderRow]) -> Table:
-    """Bid sizes left, prices centre, ask sizes right, annotations last."""
-    table = Table(
-        box=None,
-        padding=(0, 1),
-        pad_edge=False,
-        expand=True,
-        show_edge=False,
-        header_style="bold dim",
-    )
-    table.add_column("bid", justify="right", no_wrap=True, min_width=7)
-    table.add_column("price", justify="right", no_wrap=True, min_width=7)
-    table.add_column("ask", justify="left", no_wrap=True, min_width=7)
-    table.add_column("", justify="left", no_wrap=True, overflow="ellipsis", ratio=1)
+def _cell(text: str, width: int, style: str, right: bool) -> tuple[str, str]:
+    pad = " " * max(0, width - len(text))
+    return (pad + text, style) if right else (text + pad, style)
+
+
+def render_ladder(rows: list[LadderRow], width: int = 0) -> Text:
+    """Bid sizes left, prices centre, ask sizes right, annotations last.
+
+    Built as padded text, not a rich Table: the ladder redraws several times a
+    second and a Table measures every cell on every frame."""
+    cells = []
     for row in rows:
-        bid = Text(fmt.amount(row.bid, 1) if row.bid is not None else "", style="green")
-        ask = Text(fmt.amount(row.ask, 1) if row.ask is not None else "", style="red")
-        price_style = "bold" if row.is_level else _MARK_STYLE[row.marks[0]] if row.marks else ""
-        px = Text(fmt.price(row.price), style=price_style)
+        bid = fmt.amount(row.bid, 1) if row.bid is not None else ""
+        ask = fmt.amount(row.ask, 1) if row.ask is not None else ""
+        bid_style, ask_style = "green", "red"
         note = Text()
         for side, size in row.ours:
-            cell = bid if side == "BUY" else ask
             if not row.is_level:
-                cell.append(fmt.amount(size, 1))
-            cell.stylize("bold reverse cyan")
+                if side == "BUY":
+                    bid += fmt.amount(size, 1)
+                else:
+                    ask += fmt.amount(size, 1)
+            if side == "BUY":
+                bid_style = "bold reverse cyan"
+            else:
+                ask_style = "bold reverse cyan"
             note.append(
                 "◀ ours " + (f"{fmt.amount(size, 1)} " if row.is_level else ""), "bold cyan"
             )
         for mark in row.marks:
             note.append(f"{_MARK_GLYPH[mark]} ", _MARK_STYLE[mark])
-        table.add_row(bid, px, ask, note)
-    return table
+        price_style = "bold" if row.is_level else _MARK_STYLE[row.marks[0]] if row.marks else ""
+        cells.append((bid, bid_style, fmt.price(row.price), price_style, ask, ask_style, note))
+    wb = max([7, *(len(c[0]) for c in cells)])
+    wp = max([7, *(len(c[2]) for c in cells)])
+    wa = max([7, *(len(c[4]) for c in cells)])
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    out.append_text(
+        Text.assemble(
+            _cell("bid", wb, "bold dim", True), " ", _cell("price", wp, "bold dim", True), " ",
+            _cell("ask", wa, "bold dim", False),
+        )
+    )  # fmt: skip
+    room = width - (wb + wp + wa + 3) if width > 0 else 0
+    for bid, bid_style, px, px_style, ask, ask_style, note in cells:
+        out.append("\n")
+        if width > 0 and note.cell_len > room:
+            note.truncate(max(0, room), overflow="ellipsis")
+        out.append_text(
+            Text.assemble(
+                _cell(bid, wb, bid_style, True), " ", _cell(px, wp, px_style, True), " ",
+                _cell(ask, wa, ask_style, False), " ", note,
+            )
+        )  # fmt: skip
+    return out
 
 
 class QuoteLadder(Static):
@@ -164,4 +191,6 @@ class QuoteLadder(Static):
             spread_text = "one-sided" if spread is None else f"spread {spread:.1f} bps"
             self.border_subtitle = f"{spread_text} · fills {buys}B/{sells}S"
         self.set_class(book is None or book.crossed, "-warn")
-        self.update(render_ladder(ladder_rows(tick, depth)))
+        # The pane's height comes from the CSS (fr): no layout pass per tick.
+        rows = ladder_rows(tick, depth)
+        self.update(render_ladder(rows, self.content_region.width), layout=False)

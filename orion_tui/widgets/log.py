@@ -152,6 +152,23 @@ class LogPane(RichLog):
         if self.filter.matches(entry):
             self.write(format_entry(entry))
 
+    def add_many(self, entries: list[LogEntry], max_written: int = 12) -> None:
+        """Keep every entry (the filter can find them) but draw at most the newest
+        `max_written`, in one write: a flat-out engine logs hundreds of lines a second,
+        more than anyone can read, and each RichLog write costs a screen layout pass."""
+        self.entries.extend(entries)
+        shown = [e for e in entries if self.filter.matches(e)]
+        if not shown:
+            return
+        text = Text(no_wrap=False)
+        if len(shown) > max_written:
+            skipped = len(shown) - max_written
+            text.append(f"… {skipped} more line(s): / filters and searches them all\n",
+                        "dim italic")  # fmt: skip
+            shown = shown[-max_written:]
+        text.append_text(Text("\n").join(format_entry(e) for e in shown))
+        self.write(text)
+
     def set_filter(self, log_filter: LogFilter) -> None:
         self.filter = log_filter
         self.border_subtitle = log_filter.describe()

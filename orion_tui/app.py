@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -213,7 +214,8 @@ class OrionApp(App[dict[str, Any] | None]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
-        self._install_signal_handlers()
+        if self.start_engine:  # the app owns the engine: it handles the signals too
+            self._install_signal_handlers()
         self.engine.subscribe(self._on_engine_event)
         self.set_interval(1.0 / self.refresh_hz, self.refresh_panes, name="refresh")
         await self._apply_size(self.size.width, self.size.height)
@@ -538,10 +540,52 @@ def run_console(
 ) -> int:
     """`orion-tui run`: the console until quit, then the session summary on the terminal.
 
+    The engine runs as a task of this function's own event loop, not as a worker of
+    the app: however the app ends (quit, a crash, the terminal closing under it), the
+    engine is then stopped here and its run() completes - orders cancelled, summary
+    written - before the process exits. SIGHUP and SIGTERM halt first, then stop.
     Returns the process exit code (1 when the engine could not start or failed).
     """
-    app = OrionApp(engine, clock=clock, refresh_hz=refresh_hz)
-    summary = app.run()
+    return asyncio.run(_console_main(engine, clock, refresh_hz))
+
+
+async def _console_main(
+    engine: EngineLike, clock: Callable[[], float], refresh_hz: float
+) -> int:
+    try:
+        await engine.open()
+    except Exception as exc:  # EngineStartError: one line for the operator
+        print(f"orion-tui: cannot start the engine: {exc}", file=sys.stderr)
+        return 1
+    app = OrionApp(engine, clock=clock, refresh_hz=refresh_hz, start_engine=False)
+    task = asyncio.create_task(engine.run())
+
+    def on_done(t: asyncio.Task[Any]) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            exc = t.exception()
+            app.post_message(EngineFailed(f"{type(exc).__name__}: {exc}"))
+
+    task.add_done_callback(on_done)
+
+    def on_signal(name: str) -> None:
+        engine.submit(Halt(side=None, reason=name))
+        engine.submit(Stop(reason=name))
+        app.exit(return_code=0)
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        await app.run_async()
+    finally:
+        if not task.done():
+            engine.submit(Stop(reason="console closed"))
+        try:
+            summary = await asyncio.shield(task)
+        except Exception as exc:
+            print(f"orion-tui: the engine stopped with an error: {exc}", file=sys.stderr)
+            return 1
     if summary:
         from rich.console import Console
 

@@ -18,6 +18,7 @@ elsewhere stays put, and new sessions are noted.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -38,6 +39,7 @@ from engine.events import FillEvent, LogEvent, TickEvent
 from engine.models import Fill, HaltState
 from engine.store.replay import ReplaySource, SessionInfo, TickBounds, open_replay
 from engine.store.schema import StoreError
+from orion_tui import fmt
 from orion_tui.app import COMPACT_HEIGHT, PALETTE_IN_FOOTER_WIDTH, OperatorCommand
 from orion_tui.screens.goto import GotoScreen, help_text, parse_target, resolve_target
 from orion_tui.screens.help import HelpScreen
@@ -211,6 +213,7 @@ class ReplayApp(App[None]):
         self._known_session = source.latest_session_id()
         self._status: str | None = None
         self._session_count = 0
+        self._last_error = ""
 
     # ---- layout ---------------------------------------------------------------------
 
@@ -365,6 +368,9 @@ class ReplayApp(App[None]):
             self._render_position()
         except NoMatches:
             return  # the app is being torn down
+        except sqlite3.Error as exc:  # a damaged page mid-file: say so, keep the app
+            self._read_error(f"cannot read tick {self.seq:,}: {exc}")
+            return
         self.render_ms.append((time.perf_counter() - started) * 1000.0)
 
     def _render_position(self) -> None:
@@ -390,7 +396,7 @@ class ReplayApp(App[None]):
         """Header and timeline: cheap, and they also change without a new tick."""
         tick = self.shown
         session = self.session
-        mode = tick.mode if tick else session.mode if session else "replay"
+        mode = tick.mode if tick else session.mode if session else fmt.DASH
         tail = self.follow and self.at_end
         self.query_one(OrionHeader).show(
             mode=mode,
@@ -497,9 +503,22 @@ class ReplayApp(App[None]):
 
     # ---- follow ---------------------------------------------------------------------------
 
+    def _read_error(self, message: str) -> None:
+        """Reads that fail (a damaged page, a file replaced under us): one notice per
+        message, never a traceback."""
+        if message != self._last_error:
+            self._last_error = message
+            self.notify(message, title="Database", severity="error", timeout=10)
+
     def poll(self) -> None:
         """Follow mode: new ticks grow the timeline (tail stays at the end), new sessions
         and the end of the watched session are noted. A few point reads."""
+        try:
+            self._poll()
+        except sqlite3.Error as exc:
+            self._read_error(f"cannot follow the database: {exc}")
+
+    def _poll(self) -> None:
         latest = self.source.latest_session_id()
         if latest is not None and latest != self._known_session:
             self._known_session = latest

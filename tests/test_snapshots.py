@@ -209,19 +209,9 @@ class TestReplayWhyNoFills:
         app = replay(replay_db, start_seq=500)
         assert snap_compare(app, run_before=_why_no_fills, terminal_size=(120, 40))
 
-    def test_view_80x24(self, snap_compare: SnapCompare, replay_db: Path) -> None:
-        app = replay(replay_db, start_seq=500)
-        assert snap_compare(app, run_before=_why_no_fills, terminal_size=(80, 24))
-
 
 class TestReplayGoto:
     def test_bad_input(self, snap_compare: SnapCompare, replay_db: Path) -> None:
         """An unreadable go-to input: the dialog stays open and says what it accepts."""
         app = replay(replay_db, start_seq=500)
         assert snap_compare(app, press=["g", *"12:61", "enter"], terminal_size=(80, 24))
-
-
-class TestReplayHelp:
-    def test_help(self, snap_compare: SnapCompare, replay_db: Path) -> None:
-        """Every replay key, and no operator command (halt, resume, config, capital)."""
-        assert snap_compare(replay(replay_db), press=["question_mark"], terminal_size=(100, 34))

@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.events import LogEvent, TickEvent
 from engine.models import Fill
 from engine.store.readonly import open_readonly
-from engine.store.schema import StoreError, session_tick_range, tick_id
+from engine.store.schema import StoreError, describe_sqlite_error, session_tick_range, tick_id
 from engine.store.ticks import SELECT_TICK, tick_from_row
 from engine.summary import why_no_fills
 
@@ -239,7 +239,12 @@ class ReplaySource:
 def open_replay(path: str | Path, *, follow: bool = False) -> ReplaySource:
     """Open for replay; StoreError (one line) for anything unusable."""
     src = ReplaySource(path, follow=follow)
-    if not src.sessions():
+    try:
+        sessions = src.sessions()  # the first read past the header pages
+    except sqlite3.Error as exc:  # a damaged file fails here, not in open_readonly
+        src.close()
+        raise StoreError(describe_sqlite_error(str(path), exc)) from None
+    if not sessions:
         src.close()
         raise StoreError(f"{path}: no session recorded in this database yet")
     return src

@@ -45,9 +45,8 @@ _CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?$"
 
 def help_text(bounds: TickBounds) -> str:
     return (
-        f"tick {bounds.first_seq:,}–{bounds.last_seq:,} · ledger (L) "
-        f"{bounds.first_ledger}–{bounds.last_ledger} · time HH:MM:SS or "
-        "2026-01-01T12:00:00 (UTC)"
+        f"tick {bounds.first_seq:,}–{bounds.last_seq:,} · ledger L{bounds.first_ledger}–"
+        f"L{bounds.last_ledger} · HH:MM:SS or ISO time (UTC)"
     )
 
 

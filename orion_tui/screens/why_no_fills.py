@@ -27,10 +27,10 @@ NARROW = 100  # below this many columns the two sides stack
 
 
 def side_heading(side: str, info: dict[str, Any], ticks: int) -> str:
-    """`BUY  quoting 2,834 of 3,000 ticks (94.5%) · 210 fills`."""
+    """`BUY  quoting 2,834/3,000 (94.5%) · 210 fills`."""
     quoting = info["quoting_ticks"]
     share = quoting / ticks if ticks else 0.0
-    return f"{side}  quoting {quoting:,} of {ticks:,} ticks ({share:.1%}) · {info['fills']:,} fills"
+    return f"{side}  quoting {quoting:,}/{ticks:,} ({share:.1%}) · {info['fills']:,} fills"
 
 
 class WhyNoFillsScreen(ModalScreen[tuple[str, str] | None]):
@@ -130,7 +130,7 @@ class WhyNoFillsScreen(ModalScreen[tuple[str, str] | None]):
         self.result = result
         ticks = result["ticks"]
         self.query_one("#why-status", Static).update(
-            f"{ticks:,} ticks; a side not quoting on a tick counts under its first failing gate"
+            f"{ticks:,} ticks · a tick without a quote counts under its first failing gate"
         )
         for side in SIDES:
             info = result["sides"][side]

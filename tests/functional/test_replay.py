@@ -24,7 +24,7 @@ from textual import events
 from textual.widgets import DataTable, Input, Static
 from textual.widgets._footer import FooterKey
 
-from engine.events import LogEvent
+from engine.events import LogEvent, Stop
 from engine.store.readonly import open_readonly
 from engine.store.replay import ReplaySource, open_replay
 from engine.store.schema import StoreError, tick_id
@@ -73,13 +73,18 @@ def make_app(db: Path, *, follow: bool = False, **kwargs: Any) -> RecordingRepla
 _CHARS = {"space": " ", "plus": "+", "minus": "-", "question_mark": "?"}
 
 
-async def keys(app: ReplayApp, pilot: Any, *names: str) -> None:
-    """Main-screen keys as the terminal driver delivers them (Key events to the app,
-    through the same bindings), then wait until the screen shows where they led.
-    Pilot.press waits for the app to go idle after every key (~80 ms a key); for
-    keys that open no dialog, one wait at the end tests the same thing faster."""
+async def post(app: ReplayApp, *names: str) -> None:
+    """Main-screen keys as the terminal driver delivers them: Key events to the app,
+    through the same bindings. Pilot.press waits for the app to go idle after every
+    key (~80 ms a key, up to a second while playback keeps the app busy)."""
     for name in names:
         app.post_message(events.Key(name, _CHARS.get(name, name if len(name) == 1 else None)))
+    await asyncio.sleep(0.02)  # let the app's message loop handle them
+
+
+async def keys(app: ReplayApp, pilot: Any, *names: str) -> None:
+    """post() the keys, then wait until the screen shows where they led."""
+    await post(app, *names)
     await settle(app, pilot)
 
 
@@ -116,7 +121,7 @@ def timeline_text(app: ReplayApp) -> str:
 class TestOpen:
     async def test_single_session_opens_at_its_first_tick(self, replay_db: Path) -> None:
         app = make_app(replay_db)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await settle(app, pilot)
             assert app.session_id == 1 and app.seq == app.shown_seq == 1
             header = header_text(app)
@@ -294,10 +299,10 @@ class TestPlayback:
             assert app.speed == 50
             assert "50/s" in timeline_text(app)
             started = time.monotonic()
-            await pilot.press("space")
+            await post(app, "space")
             assert app.playing and "▶ 50/s" in timeline_text(app)
-            await pilot.pause(0.3)
-            await pilot.press("space")
+            await asyncio.sleep(0.3)
+            await post(app, "space")
             elapsed = time.monotonic() - started
             assert not app.playing
             await settle(app, pilot)
@@ -314,13 +319,13 @@ class TestPlayback:
     async def test_playback_stops_at_the_end(self, replay_db: Path) -> None:
         app = make_app(replay_db, start_seq=REPLAY_TICKS - 4, speed=100)
         async with app.run_test() as pilot:
-            await pilot.press("space")
+            await pilot.press("space")  # one real Pilot key press
             await wait_for(lambda: not app.playing, pilot)
             await settle(app, pilot)
             assert app.shown_seq == REPLAY_TICKS
             assert any("End of the session" in n for n in app.notices)
-            await pilot.press("space")  # at the end: plays again from the start
-            assert app.playing and app.seq < REPLAY_TICKS // 2
+            await post(app, "space")  # at the end: plays again from the start
+            assert app.playing and app.seq < 10
 
 
 class TestWhyNoFills:
@@ -332,12 +337,17 @@ class TestWhyNoFills:
         await wait_for(lambda: screen.result is not None and not screen.computing, pilot)
         return screen
 
-    async def test_numbers_equal_the_engine_summary(self, replay_db: Path) -> None:
+    async def test_numbers_equal_the_engine_summary_and_enter_jumps(self, replay_db: Path) -> None:
+        """The table is engine.summary.why_no_fills for the same database; enter on a
+        reason lands on the next tick where that side had it, and n repeats."""
         conn = open_readonly(replay_db)
         expected = why_no_fills(conn, 1)
         conn.close()
-        app = make_app(replay_db)
-        async with app.run_test(size=(120, 40)) as pilot:
+        src = open_replay(replay_db)
+        app = make_app(replay_db, start_seq=500)
+        async with app.run_test() as pilot:
+            await settle(app, pilot)
+            assert "next_reason" not in app.query_one(FittedFooter).shown_actions()
             screen = await self.open_view(app, pilot)
             assert screen.result == expected
             for side in ("BUY", "SELL"):
@@ -348,50 +358,16 @@ class TestWhyNoFills:
                     for reason, r in info["reasons"].items()
                 ]
                 head = str(screen.query_one(f"#why-head-{side}", Static).content)
-                assert f"quoting {info['quoting_ticks']:,} of {REPLAY_TICKS:,}" in head
+                assert f"quoting {info['quoting_ticks']:,}/{REPLAY_TICKS:,}" in head
                 assert f"{info['fills']:,} fills" in head
 
-    async def test_computing_state_is_visible_and_the_ui_stays_live(
-        self, replay_db: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        release = threading.Event()
-        real = ReplaySource.why_no_fills
-
-        def slow(self: ReplaySource, session_id: int) -> dict[str, Any]:
-            assert threading.current_thread() is not threading.main_thread()
-            release.wait(10)
-            return real(self, session_id)
-
-        monkeypatch.setattr(ReplaySource, "why_no_fills", slow)
-        app = make_app(replay_db)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("w")
-            await pilot.pause(0.3)
-            screen = app.screen
-            assert isinstance(screen, WhyNoFillsScreen) and screen.computing
-            assert "computing over 2,000 ticks" in str(screen.query_one("#why-status").content)
-            assert screen.query_one("#why-loading").display
-            release.set()
-            await app.workers.wait_for_complete()
-            await wait_for(lambda: not screen.computing, pilot)
-            assert screen.result is not None
-
-    async def test_enter_jumps_to_the_next_tick_with_that_reason_and_n_repeats(
-        self, replay_db: Path
-    ) -> None:
-        src = open_replay(replay_db)
-        app = make_app(replay_db, start_seq=500)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(app, pilot)
-            assert "next_reason" not in app.query_one(FittedFooter).shown_actions()
-            screen = await self.open_view(app, pilot)
             await pilot.press("tab")  # the SELL table
             reason = screen.rows("SELL")[0][0]
             await pilot.press("enter")
             await app.workers.wait_for_complete()
-            expected = src.next_with_reason(1, "SELL", reason, 500)
-            assert expected is not None and expected > 500
-            await wait_for(lambda: app.seq == expected, pilot)
+            jumped = src.next_with_reason(1, "SELL", reason, 500)
+            assert jumped is not None and jumped > 500
+            await wait_for(lambda: app.seq == jumped, pilot)
             await settle(app, pilot)
             tick = app.shown
             assert tick is not None and tick.decision.sell.reason == reason
@@ -408,9 +384,34 @@ class TestWhyNoFills:
                 assert row is not None and row.decision.sell.reason == reason
         src.close()
 
+    async def test_computing_state_is_visible_and_the_ui_stays_live(
+        self, replay_db: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        release = threading.Event()
+        real = ReplaySource.why_no_fills
+
+        def slow(self: ReplaySource, session_id: int) -> dict[str, Any]:
+            assert threading.current_thread() is not threading.main_thread()
+            release.wait(10)
+            return real(self, session_id)
+
+        monkeypatch.setattr(ReplaySource, "why_no_fills", slow)
+        app = make_app(replay_db)
+        async with app.run_test() as pilot:
+            await pilot.press("w")
+            await pilot.pause(0.3)
+            screen = app.screen
+            assert isinstance(screen, WhyNoFillsScreen) and screen.computing
+            assert "computing over 2,000 ticks" in str(screen.query_one("#why-status").content)
+            assert screen.query_one("#why-loading").display
+            release.set()
+            await app.workers.wait_for_complete()
+            await wait_for(lambda: not screen.computing, pilot)
+            assert screen.result is not None
+
     async def test_no_later_tick_is_a_notice(self, replay_db: Path) -> None:
         app = make_app(replay_db, start_seq=REPLAY_TICKS)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await self.open_view(app, pilot)
             await pilot.press("enter")
             await app.workers.wait_for_complete()
@@ -421,7 +422,7 @@ class TestWhyNoFills:
 class TestSessionPicker:
     async def test_picker_on_a_two_session_database(self, two_session_db: Path) -> None:
         app = make_app(two_session_db)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, SessionPickerScreen)
@@ -458,7 +459,7 @@ class TestRecordedState:
         recorded = src.tick(1, seq)
         assert recorded is not None
         app = make_app(replay_db, start_seq=seq)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await settle(app, pilot)
             guards = app.query_one(GuardsPane)
             shown = guards._tick
@@ -484,7 +485,7 @@ class TestRecordedState:
 
     async def test_inventory_alarm_and_halt_banner_as_recorded(self, doctored_db: Path) -> None:
         app = make_app(doctored_db, start_seq=49)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await settle(app, pilot)
             inventory = app.query_one(InventoryPane)
             assert not inventory.alarmed
@@ -507,7 +508,7 @@ class TestRecordedState:
         ).fetchone()
         fills = src.fills_at(1, seq)
         app = make_app(replay_db, start_seq=seq - 1)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test() as pilot:
             await settle(app, pilot)
             log = app.query_one(LogPane)
 
@@ -540,9 +541,10 @@ class TestReadOnly:
         state = file_state(db)
         names = sorted(os.listdir(directory))
         app = make_app(db)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await keys(app, pilot, "right", "pagedown", "end", "home", "space")
-            await pilot.pause(0.2)
+        async with app.run_test() as pilot:
+            await keys(app, pilot, "right", "pagedown", "end", "home")
+            await post(app, "space")
+            await asyncio.sleep(0.2)
             await keys(app, pilot, "space")
             await pilot.press("w")
             await app.workers.wait_for_complete()
@@ -586,27 +588,42 @@ class TestReadOnly:
             assert app.seq == REPLAY_TICKS
 
 
-def _write_session(db: Path, ticks: int, seed: int, speed: float | None) -> None:
-    """An engine writing a session in another thread (its own event loop)."""
-    from engine.loop import Engine
-    from engine.settings import load_config
+class Writer(threading.Thread):
+    """An engine writing a sim session in another thread (its own event loop), at
+    `speed` until stop(): the database a running engine is still writing."""
 
-    loaded = load_config(ROOT / "config" / "orion.toml")
-    engine = Engine(loaded, str(db), mode="sim", seed=seed, speed=speed, max_ticks=ticks)
-    asyncio.run(engine.run())
+    def __init__(self, db: Path, seed: int, speed: float | None, ticks: int | None) -> None:
+        super().__init__(daemon=True)
+        from engine.loop import Engine
+        from engine.settings import load_config
+
+        loaded = load_config(ROOT / "config" / "orion.toml")
+        self.engine = Engine(loaded, str(db), mode="sim", seed=seed, speed=speed, max_ticks=ticks)
+        self.loop = asyncio.new_event_loop()
+
+    def run(self) -> None:
+        try:
+            self.loop.run_until_complete(self.engine.run())
+        finally:
+            self.loop.close()
+
+    def stop(self) -> None:
+        if self.is_alive():
+            self.loop.call_soon_threadsafe(self.engine.submit, Stop("test"))
+        self.join(20)
 
 
 class TestFollow:
     async def test_follow_sees_ticks_appended_by_a_running_writer(self, tmp_path: Path) -> None:
         db = tmp_path / "live.db"
-        writer = threading.Thread(target=_write_session, args=(db, 120, 7, 200.0))
+        writer = Writer(db, seed=7, speed=200.0, ticks=None)  # ~50 ticks/s until stopped
         writer.start()
         try:
             deadline = time.monotonic() + 10
             while True:  # until the engine has recorded its first ticks
                 try:
                     probe = open_replay(db, follow=True)
-                    ok = (probe.bounds(1) or None) is not None
+                    ok = probe.bounds(1) is not None
                     probe.close()
                     if ok:
                         break
@@ -615,28 +632,34 @@ class TestFollow:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.02)
             app = make_app(db, follow=True, poll_interval=0.05)
-            async with app.run_test(size=(120, 40)) as pilot:
+            async with app.run_test() as pilot:
+
+                def end() -> int:
+                    assert app.bounds is not None
+                    return app.bounds.last_seq
+
                 await settle(app, pilot)
-                assert app.bounds is not None
-                first_end = app.bounds.last_seq
+                first_end = end()
                 assert app.seq == first_end  # following opens at the newest tick
-                await wait_for(lambda: app.bounds.last_seq > first_end + 10, pilot)  # type: ignore[union-attr]
+                await wait_for(lambda: end() > first_end + 5, pilot)
                 await settle(app, pilot)
-                assert app.seq == app.bounds.last_seq  # type: ignore[union-attr]
+                assert app.seq == end()  # tail: the view moved with the end
                 assert "TAIL" in timeline_text(app)
                 await keys(app, pilot, "home")  # away from the end: the view stays put
-                grown = app.bounds.last_seq  # type: ignore[union-attr]
-                await wait_for(lambda: app.bounds.last_seq > grown + 10, pilot)  # type: ignore[union-attr]
+                grown = end()
+                await wait_for(lambda: end() > grown + 5, pilot)
                 assert app.seq == 1 and "TAIL" not in timeline_text(app)
                 await keys(app, pilot, "end")  # back to the tail
-                await wait_for(lambda: app.bounds.last_seq >= 120, pilot)  # type: ignore[union-attr]
-                await wait_for(lambda: app.shown_seq == 120, pilot)
-                writer.join(10)
+                grown = end()
+                await wait_for(lambda: end() > grown + 5 and app.shown_seq == end(), pilot)
+                writer.stop()
+                last = writer.engine.seq
                 await wait_for(lambda: any("now ended" in n for n in app.notices), pilot)
-                second = threading.Thread(target=_write_session, args=(db, 20, 8, None))
+                await wait_for(lambda: app.shown_seq == end() == last, pilot)
+                second = Writer(db, seed=8, speed=None, ticks=20)
                 second.start()
                 second.join(20)
                 await wait_for(lambda: any("New session 2" in n for n in app.notices), pilot)
                 assert app.session_id == 1  # noted, not switched to
         finally:
-            writer.join(20)
+            writer.stop()

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -138,6 +140,7 @@ OPERATOR_ACTIONS = frozenset(cmd.action for cmd in OPERATOR_COMMANDS)
 # tens of milliseconds on the small machines this runs on; at 4 Hz a flat-out sim
 # keeps >= 80% of its headless speed, and a ledger every 3-5 s is shown within 250 ms.
 DEFAULT_REFRESH_HZ = 4.0
+EXIT_WATCHDOG_S = 3.0  # after a SIGHUP/SIGTERM, once the engine is down
 FAST_TICKS_PER_S = 20.0  # faster than any ledger: a sim running flat out
 FLAT_OUT_PANE_HZ = 2.0
 COMPACT_HEIGHT = 34  # below this many rows the panes drop their side borders
@@ -568,9 +571,24 @@ async def _console_main(
     task.add_done_callback(on_done)
 
     def on_signal(name: str) -> None:
+        """Halt, stop, and only once the engine has cancelled its orders and written
+        its summary, leave. A lost terminal can wedge Textual's own shutdown (its
+        writer thread blocks on the dead tty), so a watchdog ends the process if the
+        app has not exited a few seconds after the engine is safely down."""
         engine.submit(Halt(side=None, reason=name))
         engine.submit(Stop(reason=name))
-        app.exit(return_code=0)
+
+        async def finish() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+            watchdog = threading.Timer(EXIT_WATCHDOG_S, os._exit, args=(0,))
+            watchdog.daemon = True
+            watchdog.start()
+            app.exit(return_code=0)
+
+        finishing.append(asyncio.ensure_future(finish()))
+
+    finishing: list[asyncio.Future[None]] = []
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGHUP, signal.SIGTERM):

@@ -222,22 +222,35 @@ class ReplayApp(App[None]):
         return SPEEDS[self.speed_index]
 
     def compose(self) -> ComposeResult:
-        compact = self.size.height < COMPACT_HEIGHT
-        log = LogPane(max_entries=LOG_WINDOW, entries=self._log_entries, id="log", classes="pane")
         yield OrionHeader(id="header")
-        with Horizontal(id="panes", classes="-compact" if compact else ""):
-            with Vertical(id="left-column"):
-                yield QuoteLadder(id="ladder", classes="pane")
-                yield DivergencePane(id="divergence", classes="pane")
-                if compact:
-                    yield log
-            with Vertical(id="right-column"):
-                yield GuardsPane(id="guards", classes="pane")
-                yield InventoryPane(id="inventory", classes="pane")
-                if not compact:
-                    yield log
+        yield self._panes(compact=self.size.height < COMPACT_HEIGHT)
         yield Timeline(id="timeline")
         yield FittedFooter(min_widths=FOOTER_MIN_WIDTHS)
+
+    def _panes(self, *, compact: bool) -> Horizontal:
+        """The live console's panes, in its layout for this height."""
+        log = LogPane(max_entries=LOG_WINDOW, entries=self._log_entries, id="log", classes="pane")
+        left = Vertical(
+            QuoteLadder(id="ladder", classes="pane"),
+            DivergencePane(id="divergence", classes="pane"),
+            *([log] if compact else []),
+            id="left-column",
+        )
+        right = Vertical(
+            GuardsPane(id="guards", classes="pane"),
+            InventoryPane(id="inventory", classes="pane"),
+            *([] if compact else [log]),
+            id="right-column",
+        )
+        return Horizontal(left, right, id="panes", classes="-compact" if compact else "")
+
+    async def _reset_panes(self) -> None:
+        """Fresh, empty panes: a session without ticks must not show the last one's."""
+        self._log_entries.clear()
+        await self.main.query_one("#panes").remove()
+        compact = self.size.height < COMPACT_HEIGHT
+        await self.main.mount(self._panes(compact=compact), before=self.main.query_one(Timeline))
+        self.main.query_one(DivergencePane).compact = compact
 
     async def on_mount(self) -> None:
         await self._apply_size(self.size.width, self.size.height)
@@ -275,24 +288,31 @@ class ReplayApp(App[None]):
         ladder, title rules instead of boxes), boxed panes and the log under the
         inventory when taller."""
         compact = height < COMPACT_HEIGHT
-        self.query_one("#panes").set_class(compact, "-compact")
-        self.query_one(DivergencePane).compact = compact
-        self.query_one(Footer).show_command_palette = width >= PALETTE_IN_FOOTER_WIDTH
-        target = self.query_one("#left-column" if compact else "#right-column", Vertical)
+        self.main.query_one("#panes").set_class(compact, "-compact")
+        self.main.query_one(DivergencePane).compact = compact
+        self.main.query_one(Footer).show_command_palette = width >= PALETTE_IN_FOOTER_WIDTH
+        target = self.main.query_one("#left-column" if compact else "#right-column", Vertical)
         log = self.log_pane()
         if log is not None and log.parent is not target:
             moved = log.moved_copy()
             await log.remove()
             await target.mount(moved)
 
+    @property
+    def main(self) -> Screen[Any]:
+        """The replay's own screen: panes are queried here, not on `self.screen`,
+        so playback and follow keep them current under a dialog."""
+        return self.screen_stack[0]
+
     def log_pane(self) -> LogPane | None:
-        panes = self.query(LogPane)
+        panes = self.main.query(LogPane)
         return panes.first() if panes else None
 
     # ---- session and position -----------------------------------------------------------
 
     def open_session(self, session_id: int, seq: int | None = None) -> None:
         """Show a session: at `seq`, else its first tick (its last when following)."""
+        had_tick = self.shown is not None
         self.session_id = session_id
         sessions = self.source.sessions()
         self._session_count = len(sessions)
@@ -308,6 +328,8 @@ class ReplayApp(App[None]):
             if seq is None:
                 seq = self.bounds.last_seq if self.follow else self.bounds.first_seq
             self.seq = self._clamp(seq)
+        elif had_tick:
+            self.call_later(self._reset_panes)
         self.refresh_bindings()  # `o` shows once there is more than one session
         self.render_position()
 
@@ -379,14 +401,14 @@ class ReplayApp(App[None]):
         if tick is not None and seq != self.shown_seq:
             prev = self.shown
             if prev is None or _ladder_part(tick) != _ladder_part(prev):
-                self.query_one(QuoteLadder).show(tick)
+                self.main.query_one(QuoteLadder).show(tick)
             assert sid is not None
             history = self.source.divergences(sid, seq, DIVERGENCE_WINDOW)
-            self.query_one(DivergencePane).show(tick, history)
+            self.main.query_one(DivergencePane).show(tick, history)
             if prev is None or tick.decision != prev.decision:
-                self.query_one(GuardsPane).show(tick)
+                self.main.query_one(GuardsPane).show(tick)
             if prev is None or _inventory_part(tick) != _inventory_part(prev):
-                self.query_one(InventoryPane).show(tick)
+                self.main.query_one(InventoryPane).show(tick)
             self._update_log(sid, tick)
             self.shown = tick
             self.shown_seq = seq
@@ -398,7 +420,7 @@ class ReplayApp(App[None]):
         session = self.session
         mode = tick.mode if tick else session.mode if session else fmt.DASH
         tail = self.follow and self.at_end
-        self.query_one(OrionHeader).show(
+        self.main.query_one(OrionHeader).show(
             mode=mode,
             session_id=self.session_id,
             tick=tick,
@@ -409,7 +431,7 @@ class ReplayApp(App[None]):
             replay="TAIL" if tail else "",
         )
         b = self.bounds
-        self.query_one(Timeline).show(
+        self.main.query_one(Timeline).show(
             TimelineState(
                 seq=self.shown_seq,
                 first_seq=b.first_seq if b else 0,

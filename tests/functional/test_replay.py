@@ -442,6 +442,31 @@ class TestSessionPicker:
             assert (app.session_id, app.seq, app.bounds.count) == (2, 1, 200)  # type: ignore[union-attr]
             assert "session 2" in header_text(app)
 
+    async def test_a_session_without_ticks_shows_fresh_panes(
+        self, two_session_db: Path, tmp_path: Path
+    ) -> None:
+        db = tmp_path / "three.db"
+        shutil.copy(two_session_db, db)
+        conn = sqlite3.connect(db)
+        conn.execute(
+            "INSERT INTO sessions (id, mode, started_at, status) VALUES (3, 'sim', 1.0, 'crashed')"
+        )
+        conn.commit()
+        conn.close()
+        app = make_app(db, session_id=2)
+        async with app.run_test() as pilot:
+            await settle(app, pilot)
+            assert app.shown is not None
+            await pilot.press("o", "down", "enter")
+            await pilot.pause()
+            assert app.session_id == 3 and app.bounds is None and app.shown is None
+            assert "waiting" in str(app.query_one(GuardsPane).content)
+            assert "no ticks recorded" in timeline_text(app)
+            await keys(app, pilot, "right", "end")
+            await pilot.press("g", "w")
+            assert len(app.screen_stack) == 1
+            assert any("No ticks recorded" in n for n in app.notices)
+
     async def test_escape_without_a_session_quits(self, two_session_db: Path) -> None:
         app = make_app(two_session_db)
         async with app.run_test() as pilot:

@@ -25,8 +25,11 @@ class SummaryError(LookupError):
 def list_sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT s.id, s.mode, s.started_at, s.ended_at, s.status,"
-        " (SELECT MAX(t.id) - MIN(t.id) + 1 FROM ticks t WHERE t.id BETWEEN"
-        "  s.id * 4294967296 AND s.id * 4294967296 + 4294967295),"
+        # MIN and MAX in separate subqueries: together in one they scan every row.
+        " (SELECT MAX(t.id) FROM ticks t WHERE t.id BETWEEN"
+        "  s.id * 4294967296 AND s.id * 4294967296 + 4294967295)"
+        " - (SELECT MIN(t.id) FROM ticks t WHERE t.id BETWEEN"
+        "  s.id * 4294967296 AND s.id * 4294967296 + 4294967295) + 1,"
         " (SELECT COUNT(*) FROM fills f WHERE f.session_id = s.id)"
         " FROM sessions s ORDER BY s.id"
     ).fetchall()
@@ -39,11 +42,17 @@ def list_sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def tick_count(conn: sqlite3.Connection, session_id: int) -> int:
     """Ticks of a session: seq runs 1, 2, 3... without gaps, so this is two index reads."""
-    row = conn.execute(
-        "SELECT MIN(id), MAX(id) FROM ticks WHERE id BETWEEN ? AND ?",
-        session_tick_range(session_id),
-    ).fetchone()
-    return 0 if row[0] is None else row[1] - row[0] + 1
+    first, last = tick_id_bounds(conn, session_id)
+    return 0 if first is None or last is None else last - first + 1
+
+
+def tick_id_bounds(conn: sqlite3.Connection, session_id: int) -> tuple[int | None, int | None]:
+    """First and last tick id of a session: two index seeks (MIN and MAX in one query
+    would make SQLite scan the whole session)."""
+    lo, hi = session_tick_range(session_id)
+    first = conn.execute("SELECT MIN(id) FROM ticks WHERE id BETWEEN ? AND ?", (lo, hi))
+    last = conn.execute("SELECT MAX(id) FROM ticks WHERE id BETWEEN ? AND ?", (lo, hi))
+    return first.fetchone()[0], last.fetchone()[0]
 
 
 def latest_session_id(conn: sqlite3.Connection) -> int | None:
@@ -122,11 +131,8 @@ def build_summary(conn: sqlite3.Connection, session_id: int | None = None) -> di
     _, mode, started_at, ended_at, status, seed, sx_fo, sr_fo, sx_ov, sr_ov = row
     is_latest = latest_session_id(conn) == session_id
 
-    lo, hi = session_tick_range(session_id)
-    first_id, last_id = conn.execute(
-        "SELECT MIN(id), MAX(id) FROM ticks WHERE id BETWEEN ? AND ?", (lo, hi)
-    ).fetchone()
-    n_ticks = 0 if first_id is None else last_id - first_id + 1
+    first_id, last_id = tick_id_bounds(conn, session_id)
+    n_ticks = 0 if first_id is None or last_id is None else last_id - first_id + 1
     first_mark = last_mark = None
     last_ts = None
     if n_ticks:

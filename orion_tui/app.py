@@ -328,18 +328,16 @@ class OrionApp(App[dict[str, Any] | None]):
             pass  # the main screen is being torn down (app exit): nothing to draw into
 
     def _refresh_panes(self) -> None:
+        self._drain_events()
         tick = self.engine.latest
         now = time.monotonic()
         if tick is not None and tick is not self._shown_tick and self._pane_due(tick, now):
-            self._drain_events()
             self._shown_tick = tick
             self._shown_at = now
             self.query_one(QuoteLadder).show(tick)
             self.query_one(DivergencePane).show(tick, self.engine.recent_divergences())
             self.query_one(GuardsPane).show(tick)
             self.query_one(InventoryPane).show(tick)
-        elif tick is None or tick is self._shown_tick:
-            self._drain_events()
         self.query_one(OrionHeader).show(
             mode=self.engine.mode,
             session_id=getattr(self.engine, "session_id", None) or None,

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import events, work
@@ -33,7 +33,9 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 from engine.events import FillEvent, LogEvent, TickEvent
 from engine.models import Fill, HaltState
@@ -56,6 +58,7 @@ from orion_tui.widgets.log import LogEntry, LogFilter, LogPane, entry_from_event
 from orion_tui.widgets.timeline import Timeline, TimelineState
 
 _HERE = Path(__file__).resolve().parent
+W = TypeVar("W", bound=Widget)
 SPEEDS: tuple[float, ...] = (1, 2, 5, 10, 25, 50, 100)  # ticks per second
 DEFAULT_SPEED = 10
 DIVERGENCE_WINDOW = 240  # what the live engine keeps for its sparkline
@@ -152,7 +155,7 @@ class ReplayApp(App[None]):
     """The console's panes over a recorded session, read-only."""
 
     # Absolute: Textual resolves relative paths against the module of the subclass.
-    CSS_PATH: ClassVar[list[str | Path]] = [_HERE / "orion.tcss", _HERE / "replay.tcss"]  # type: ignore[misc]
+    CSS_PATH = [_HERE / "orion.tcss", _HERE / "replay.tcss"]
     TITLE = "Orion replay"
     AUTO_FOCUS = None  # no pane takes the arrow keys; they move the replay
     BINDINGS: ClassVar[list[BindingType]] = [cmd.binding() for cmd in REPLAY_COMMANDS]
@@ -169,6 +172,7 @@ class ReplayApp(App[None]):
         max_fps: float = 30.0,
         clock: Callable[[], float] = time.time,
         close_source: bool = False,
+        notice: str | None = None,
     ) -> None:
         """
         Args:
@@ -181,6 +185,7 @@ class ReplayApp(App[None]):
             max_fps: the most renders per second; key repeats and playback coalesce.
             clock: wall clock for log notes (injected so screenshots are deterministic).
             close_source: close `source` when the app exits.
+            notice: shown once the app is up (run_replay: why --follow was dropped).
         """
         super().__init__()
         self.source = source
@@ -189,6 +194,7 @@ class ReplayApp(App[None]):
         self.poll_interval = poll_interval
         self._frame = 1.0 / max_fps
         self._close_source = close_source
+        self._notice = notice
         self._requested_session = session_id
         self._start_seq = start_seq
         self.speed_index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - speed))
@@ -214,6 +220,7 @@ class ReplayApp(App[None]):
         self._status: str | None = None
         self._session_count = 0
         self._last_error = ""
+        self._widgets: dict[type[Widget], Widget] = {}
 
     # ---- layout ---------------------------------------------------------------------
 
@@ -254,6 +261,8 @@ class ReplayApp(App[None]):
 
     async def on_mount(self) -> None:
         await self._apply_size(self.size.width, self.size.height)
+        if self._notice:
+            self.notify(self._notice, title="Replay", timeout=8)
         self._play_timer = self.set_interval(self._frame, self._play_frame, pause=True)
         if self.follow:
             self.set_interval(self.poll_interval, self.poll, name="follow")
@@ -304,9 +313,21 @@ class ReplayApp(App[None]):
         so playback and follow keep them current under a dialog."""
         return self.screen_stack[0]
 
+    def _one(self, cls: type[W]) -> W:
+        """The main screen's widget of this type, looked up once: a DOM query per pane
+        per step costs more than reading the tick."""
+        widget = self._widgets.get(cls)
+        if widget is None or not widget.is_attached:
+            widget = self.main.query_one(cls)
+            self._widgets[cls] = widget
+        return widget  # type: ignore[return-value]
+
     def log_pane(self) -> LogPane | None:
-        panes = self.main.query(LogPane)
-        return panes.first() if panes else None
+        """The log pane, or None for the moment it is being moved between columns."""
+        try:
+            return self._one(LogPane)
+        except NoMatches:
+            return None
 
     # ---- session and position -----------------------------------------------------------
 
@@ -401,14 +422,14 @@ class ReplayApp(App[None]):
         if tick is not None and seq != self.shown_seq:
             prev = self.shown
             if prev is None or _ladder_part(tick) != _ladder_part(prev):
-                self.main.query_one(QuoteLadder).show(tick)
+                self._one(QuoteLadder).show(tick)
             assert sid is not None
             history = self.source.divergences(sid, seq, DIVERGENCE_WINDOW)
-            self.main.query_one(DivergencePane).show(tick, history)
+            self._one(DivergencePane).show(tick, history)
             if prev is None or tick.decision != prev.decision:
-                self.main.query_one(GuardsPane).show(tick)
+                self._one(GuardsPane).show(tick)
             if prev is None or _inventory_part(tick) != _inventory_part(prev):
-                self.main.query_one(InventoryPane).show(tick)
+                self._one(InventoryPane).show(tick)
             self._update_log(sid, tick)
             self.shown = tick
             self.shown_seq = seq
@@ -420,7 +441,7 @@ class ReplayApp(App[None]):
         session = self.session
         mode = tick.mode if tick else session.mode if session else fmt.DASH
         tail = self.follow and self.at_end
-        self.main.query_one(OrionHeader).show(
+        self._one(OrionHeader).show(
             mode=mode,
             session_id=self.session_id,
             tick=tick,
@@ -431,7 +452,7 @@ class ReplayApp(App[None]):
             replay="TAIL" if tail else "",
         )
         b = self.bounds
-        self.main.query_one(Timeline).show(
+        self._one(Timeline).show(
             TimelineState(
                 seq=self.shown_seq,
                 first_seq=b.first_seq if b else 0,
@@ -668,12 +689,16 @@ class ReplayApp(App[None]):
     @work(thread=True, exclusive=True, group="search")
     def _search_reason(self, session_id: int, side: str, reason: str, after: int) -> None:
         """A scan with no index behind it: in a thread, on its own connection."""
-        worker_source = self.source.clone()
         try:
-            found = worker_source.next_with_reason(session_id, side, reason, after)
-        finally:
-            worker_source.close()
-        self.call_from_thread(self._reason_found, session_id, side, reason, after, found)
+            worker_source = self.source.clone()
+            try:
+                found = worker_source.next_with_reason(session_id, side, reason, after)
+            finally:
+                worker_source.close()
+        except (sqlite3.Error, StoreError) as exc:
+            _back_to_ui(self, self._read_error, f"cannot search the session: {exc}")
+            return
+        _back_to_ui(self, self._reason_found, session_id, side, reason, after, found)
 
     def _reason_found(
         self, session_id: int, side: str, reason: str, after: int, found: int | None
@@ -762,6 +787,17 @@ def _palette_action(app: ReplayApp, action: str) -> Callable[[], Any]:
 _NO_HALT = HaltState()
 
 
+def _back_to_ui(app: App[Any], callback: Callable[..., Any], *args: Any) -> None:
+    """From a worker thread to the UI thread, unless the worker was cancelled or the
+    app has already exited (the query finished after the operator quit)."""
+    if get_current_worker().is_cancelled:
+        return
+    try:
+        app.call_from_thread(callback, *args)
+    except RuntimeError:
+        pass  # the app is gone: nobody to tell
+
+
 def _merge(logs: Iterable[LogEvent], fills: Iterable[Fill]) -> list[LogEntry]:
     """Log lines and fills as the live log showed them, in time order (a tick's log
     lines before its fills)."""
@@ -794,6 +830,12 @@ def _inventory_part(tick: TickEvent) -> tuple[object, ...]:
 
 def run_replay(db: str, *, session_id: int | None = None, follow: bool = False) -> int:
     """`orion-tui replay DB`: StoreError (one line, from the CLI) for an unusable file."""
+    notice = None
+    if follow and not Path(f"{db}-wal").exists():
+        # No -wal file: no engine has the database open. Following would make SQLite
+        # create -wal/-shm files beside it; replay it read-only as a finished one.
+        follow = False
+        notice = "Nothing is writing this database (no -wal file): replaying it as finished."
     source = open_replay(db, follow=follow)
     try:
         if session_id is not None:
@@ -801,7 +843,7 @@ def run_replay(db: str, *, session_id: int | None = None, follow: bool = False) 
             if session_id not in ids:
                 shown = ", ".join(str(i) for i in ids[-10:])
                 raise StoreError(f"{db}: no session {session_id} (sessions: {shown})")
-        app = ReplayApp(source, session_id=session_id, follow=follow)
+        app = ReplayApp(source, session_id=session_id, follow=follow, notice=notice)
         app.run()
     finally:
         source.close()

@@ -3,11 +3,14 @@
     python -m scripts.replay_bench DB [--steps 300] [--size 120x40]
 
 open-to-first-paint: from open_replay() to the first tick drawn on the (headless)
-screen. Step latency: the CPU time of one key press until the screen is painted
-again (Pilot.press, wait for idle, force the screen update), minus the same for a
-key that is bound to nothing (the test harness's own cost); Pilot's idle detection
-sleeps in 20 ms slices, so wall-clock key-to-paint in a test harness says little.
-`render` is the app's own part (the tick read and the pane updates).
+screen. Per key, over `--steps` presses one frame apart (no coalescing):
+  render: the app's own work (the tick's point reads and the pane updates), from
+          the key event to the panes holding the new tick;
+  paint:  Textual's screen update that follows (the compositor rendering the
+          changed panes), timed by wrapping Screen._on_timer_update;
+  step:   render + paint, i.e. key to pixels, without the test harness's idle waits.
+A last line sends 200 key repeats at once (a held key) and times until the final
+position is on screen.
 """
 
 from __future__ import annotations
@@ -18,9 +21,22 @@ import statistics
 import time
 
 from textual import events
+from textual.screen import Screen
 
 from engine.store.replay import open_replay
 from orion_tui.replay_app import ReplayApp
+
+PAINT_MS: list[float] = []
+_update = Screen._on_timer_update
+
+
+def _timed_update(self: Screen) -> None:  # type: ignore[type-arg]
+    t0 = time.perf_counter()
+    _update(self)
+    PAINT_MS.append((time.perf_counter() - t0) * 1000)
+
+
+Screen._on_timer_update = _timed_update  # type: ignore[method-assign]
 
 
 def _ms(values: list[float]) -> str:
@@ -44,33 +60,30 @@ async def bench(db: str, steps: int, size: tuple[int, int], session: int | None)
         first_paint = time.perf_counter() - started
         print(f"{db}: session {sid}, {bounds.count:,} ticks, terminal {size[0]}x{size[1]}")
         print(f"open-to-first-paint {first_paint * 1000:.0f} ms")
-        baseline = []
-        for _ in range(max(steps // 4, 20)):
-            t0 = time.process_time()
-            await pilot.press("x")  # bound to nothing
-            await pilot.pause()
-            baseline.append((time.process_time() - t0) * 1000)
-        base = statistics.median(baseline)
-        print(f"harness CPU per press+pause (unbound key): {_ms(baseline)}")
         for key in ("right", "left", "pagedown", "shift+right", "end", "home"):
-            app.render_ms.clear()
-            cpu = []
-            n = steps if key not in ("end", "home") else 20
+            renders, paints, steps_ms = [], [], []
+            n = steps if key not in ("end", "home") else max(steps // 10, 10)
             for i in range(n):
-                if key in ("end", "home"):
+                if key in ("end", "home"):  # jump from somewhere else each time
                     app.move_to(bounds.first_seq + (i * 7919) % bounds.count, notice=False)
                     await pilot.pause()
-                    app.render_ms.clear() if i == 0 else None
-                before = app.seq
-                await asyncio.sleep(app._frame)  # let a frame pass: no coalescing here
-                t0 = time.process_time()
-                await pilot.press(key)
-                while app.shown_seq != app.seq:  # a coalesced render is due next frame
-                    await pilot.pause(0.001)
+                await asyncio.sleep(app._frame)  # one step at a time: no coalescing
                 await pilot.pause()
-                cpu.append(max((time.process_time() - t0) * 1000 - base, 0.0))
-                assert app.seq != before or app.seq in (bounds.first_seq, bounds.last_seq)
-            print(f"{key:>12}: key-to-paint CPU {_ms(cpu)} | render {_ms(list(app.render_ms))}")
+                before = app.seq
+                PAINT_MS.clear()
+                app.post_message(events.Key(key, None))
+                while app.seq == before and app.seq not in (bounds.first_seq, bounds.last_seq):
+                    await asyncio.sleep(0.0002)
+                while app.shown_seq != app.seq:
+                    await asyncio.sleep(0.0002)
+                await pilot.pause()  # let the screen update run
+                render = app.render_ms[-1]
+                paint = sum(PAINT_MS)
+                renders.append(render)
+                paints.append(paint)
+                steps_ms.append(render + paint)
+            print(f"{key:>12}: step {_ms(steps_ms)}")
+            print(f"{'':>12}  render {_ms(renders)} | paint {_ms(paints)}")
         # A held key: 200 key events arrive faster than they can be drawn. Keys only
         # move the target; renders coalesce to at most max_fps, so the last position
         # is on screen right after the last key is handled, not 200 renders later.

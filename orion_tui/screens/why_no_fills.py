@@ -106,12 +106,18 @@ class WhyNoFillsScreen(ModalScreen[tuple[str, str] | None]):
         try:
             result = self._compute()
         except Exception as exc:  # a damaged page, a vanished file: say so, keep replaying
-            message = f"could not compute: {type(exc).__name__}: {exc}"
-            if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._failed, message)
+            self._back(self._failed, f"could not compute: {type(exc).__name__}: {exc}")
             return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, result)
+        self._back(self._show, result)
+
+    def _back(self, callback: Callable[[Any], None], arg: Any) -> None:
+        """To the UI thread, unless the dialog was closed or the app has exited."""
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            self.app.call_from_thread(callback, arg)
+        except RuntimeError:
+            pass  # the app is gone (quit while computing)
 
     def _failed(self, message: str) -> None:
         if not self.is_attached:

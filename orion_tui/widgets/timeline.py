@@ -109,6 +109,11 @@ class Timeline(Widget):
         self.tooltip = f"{count:,} ticks; click the bar to seek"
         return text
 
+    @property
+    def bar_span(self) -> tuple[int, int]:
+        """(x offset, width) of the bar as last drawn; (0, 0) when there is none."""
+        return self._bar
+
     def on_click(self, event: events.Click) -> None:
         x0, width = self._bar
         s = self.state

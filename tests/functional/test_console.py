@@ -43,6 +43,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "config" / "orion.toml"
 
 
 def make_app(engine: FakeEngine, **kwargs: object) -> OrionApp:
+    kwargs.setdefault("refresh_hz", 20.0)  # tests pause ~0.2 s for a refresh
     app = OrionApp(engine, clock=fixed_clock, **kwargs)  # type: ignore[arg-type]
     app.animation_level = "none"
     return app

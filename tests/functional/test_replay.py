@@ -29,6 +29,7 @@ from engine.store.readonly import open_readonly
 from engine.store.replay import ReplaySource, open_replay
 from engine.store.schema import StoreError, tick_id
 from engine.summary import why_no_fills
+from orion_tui import replay_app
 from orion_tui.replay_app import REPLAY_COMMANDS, SPEEDS, ReplayApp, run_replay
 from orion_tui.screens.goto import GotoError, GotoScreen, parse_target
 from orion_tui.screens.help import HelpScreen
@@ -162,6 +163,10 @@ class TestStepping:
             assert f"tick {REPLAY_TICKS:,}/{REPLAY_TICKS:,}" in timeline_text(app)
             await keys(app, pilot, "home")
             assert app.shown_seq == 1
+            x0, width = app.query_one(Timeline).bar_span
+            await pilot.click("#timeline", offset=(x0 + (width - 1) // 2, 0))  # seek
+            await settle(app, pilot)
+            assert abs(app.shown_seq - REPLAY_TICKS // 2) <= REPLAY_TICKS // width + 1
 
     async def test_stepping_past_the_ends_clamps_with_a_notice(self, replay_db: Path) -> None:
         app = make_app(replay_db, start_seq=REPLAY_TICKS - 5)
@@ -228,9 +233,7 @@ class TestGoto:
             await self.goto(app, pilot, str(tick.market.ledger_index))
             await settle(app, pilot)
             assert app.shown_seq == 700
-            await self.goto(app, pilot, f"L{tick.market.ledger_index + 3}")
-            await settle(app, pilot)
-            assert app.shown_seq == 703
+            assert app.resolve_goto(f"L{tick.market.ledger_index + 3}") == 703  # the dialog's call
 
             # HH:MM:SS on the current tick's day: the last tick at or before it
             target = src.tick(1, 1500)
@@ -243,9 +246,8 @@ class TestGoto:
             assert app.shown is not None and app.shown.market.ts <= when
 
             iso = dt.datetime.fromtimestamp(src.tick(1, 321).market.ts, dt.UTC)  # type: ignore[union-attr]
-            await self.goto(app, pilot, iso.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z")
-            await settle(app, pilot)
-            assert app.shown_seq == 321
+            assert app.resolve_goto(iso.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z") == 321
+            assert app.resolve_goto(iso.strftime("%Y-%m-%d %H:%M:%S.%f")) == 321
         src.close()
 
     async def test_bad_input_is_explained_in_the_dialog(self, replay_db: Path) -> None:
@@ -580,6 +582,30 @@ class TestReadOnly:
             await pilot.pause()
         assert file_state(db) == state
         assert sorted(os.listdir(directory)) == names
+
+    def test_follow_on_a_finished_database_replays_it_read_only(
+        self, replay_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--follow with no engine writing (no -wal file): following would make SQLite
+        create -wal/-shm files, so the database is replayed as finished, with a notice."""
+        db = tmp_path / "done.db"
+        shutil.copy(replay_db, db)
+        made: list[dict[str, Any]] = []
+
+        class Fake:
+            return_code = 0
+
+            def __init__(self, source: ReplaySource, **kwargs: Any) -> None:
+                made.append(kwargs)
+                assert source.bounds(1) is not None
+
+            def run(self) -> None:
+                return None
+
+        monkeypatch.setattr(replay_app, "ReplayApp", Fake)
+        assert run_replay(str(db), follow=True) == 0
+        assert made[0]["follow"] is False and "no -wal file" in made[0]["notice"]
+        assert os.listdir(tmp_path) == ["done.db"]
 
     async def test_operator_keys_do_nothing_and_are_not_offered(self, replay_db: Path) -> None:
         app = make_app(replay_db, start_seq=10)

@@ -58,8 +58,9 @@ def _same_price(a: float, b: float) -> bool:
 
 
 def _level_size_at(levels: Sequence[Level], price: float) -> float:
+    tol = PRICE_REL_TOL * abs(price) * 1.000001  # inlined _same_price: called per tick
     for lv in levels:
-        if _same_price(lv.price, price):
+        if abs(lv.price - price) <= tol:
             return lv.size
     return 0.0
 

@@ -247,7 +247,12 @@ class Engine:
         from engine.execution.live import LiveExecution
 
         assert self._wallet is not None
-        return LiveExecution(self.node, self._wallet, self.settings.market, ex.order_ttl_s, prefix)
+        # A stalled node must not hold the tick loop much longer than the stale gate.
+        timeout = max(1.0, min(10.0, self.settings.risk.stale_after_s))
+        return LiveExecution(
+            self.node, self._wallet, self.settings.market, ex.order_ttl_s, prefix,
+            request_timeout=timeout,
+        )  # fmt: skip
 
     async def _handle_stale_orders(self, stale: list[Any], now: float) -> None:
         """Orders left open by a process that died."""

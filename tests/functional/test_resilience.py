@@ -60,7 +60,7 @@ def test_drops_and_a_stall_block_quoting_then_recover(tmp_path: Path, mode: str)
             await asyncio.sleep(STALE_AFTER + 0.3)
             stale_window_submits = srv.submitted[n_before:]
             submits_while_stale.extend(stale_window_submits)
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(4.0)
             engine.submit(Stop("test"))
             await asyncio.wait_for(task, timeout=20)
 
@@ -72,11 +72,11 @@ def test_drops_and_a_stall_block_quoting_then_recover(tmp_path: Path, mode: str)
     for kind, at in faults:
         blocked = [
             t for t, ev in ticks
-            if at <= t <= at + STALE_AFTER + 1.5 and ev.decision.buy.reason == "market_stale"
+            if at <= t <= at + STALE_AFTER + 3.0 and ev.decision.buy.reason == "market_stale"
         ]  # fmt: skip
         assert blocked, f"no market_stale tick after the {kind} at {at}"
         first = min(blocked)
-        assert first - at <= STALE_AFTER + 1.5
+        assert first - at <= STALE_AFTER + 3.0  # + one request timeout in live mode
     # and it quotes again at the end
     tail = [ev for _, ev in ticks[-5:]]
     assert any(ev.decision.buy.quoting for ev in tail), [ev.decision.buy.reason for ev in tail]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -37,12 +36,10 @@ from engine.events import (
     TickEvent,
 )
 from engine.execution.base import Execution
-from engine.inventory import CAPITAL_SQL, LAST_BALANCE_SQL, InventoryError, InventoryManager
+from engine.inventory import InventoryError, InventoryManager
 from engine.models import (
-    SIDES,
     CapitalEvent,
     Decision,
-    Fill,
     HaltState,
     MarketState,
     OrderUpdate,
@@ -273,9 +270,7 @@ class Engine:
 
     async def _rebuild(self) -> InventoryManager:
         assert self._store is not None
-        last = dict(await self._store.fetch_all(LAST_BALANCE_SQL))
-        caps = await self._store.fetch_all(CAPITAL_SQL)
-        return InventoryManager.rebuild(last, caps, self.settings.strategy.target_xrp_share_pct)
+        return await self._store.load_inventory(self.settings.strategy.target_xrp_share_pct)
 
     # -- run --------------------------------------------------------------------------
 
@@ -658,10 +653,3 @@ def _cancel_only(sd: Any) -> Any:
     if sd.action == "cancel":
         return sd
     return replace(sd, action="keep" if sd.action in ("keep", "replace") else "none")
-
-
-def settings_json(settings: OrionSettings) -> str:
-    return json.dumps(settings_as_flat_dict(settings), sort_keys=True)
-
-
-__all__ = ["Engine", "EngineStartError", "SIDES", "Fill", "OrderUpdate"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from engine.inventory import InventoryManager
 from engine.models import ASSETS, SIDES
 from engine.store.schema import session_tick_range
 
@@ -100,19 +101,14 @@ def why_no_fills(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
 
 def _overlay_until(conn: sqlite3.Connection, ts: float | None) -> dict[str, float]:
     """Overlay per asset from capital events up to ts (all of them when ts is None),
-    summed in id order exactly as the InventoryManager does."""
+    applied in id order by the InventoryManager itself, so the figures agree exactly."""
     sql = "SELECT kind, asset, amount FROM capital_events"
     params: tuple[Any, ...] = ()
     if ts is not None:
         sql += " WHERE ts <= ?"
         params = (ts,)
-    overlay: dict[str, float] = {a: 0.0 for a in ASSETS}
-    for kind, asset, amount in conn.execute(sql + " ORDER BY id", params):
-        if kind == "deposit":
-            overlay[asset] = overlay[asset] + amount
-        elif kind == "withdrawal":
-            overlay[asset] = overlay[asset] - amount
-    return overlay
+    rows = conn.execute(sql + " ORDER BY id", params).fetchall()
+    return InventoryManager.rebuild({}, rows).overlay
 
 
 def build_summary(conn: sqlite3.Connection, session_id: int | None = None) -> dict[str, Any]:

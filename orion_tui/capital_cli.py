@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine.inventory import CAPITAL_SQL, LAST_BALANCE_SQL, InventoryError, InventoryManager
+from engine.inventory import InventoryError
 from engine.models import CapitalEvent
 from engine.store.schema import StoreError, describe_sqlite_error
 from engine.store.writer import Store
@@ -18,9 +18,7 @@ from engine.store.writer import Store
 async def _record(db: str, event: CapitalEvent) -> tuple[float, float, float]:
     store = await Store.open(db)
     try:
-        last = dict(await store.fetch_all(LAST_BALANCE_SQL))
-        caps = await store.fetch_all(CAPITAL_SQL)
-        inv = InventoryManager.rebuild(last, caps)
+        inv = await store.load_inventory()
         inv.check_capital(event)  # refuses before anything is written
         await store.record_capital(None, event)
         inv.apply_capital(event)

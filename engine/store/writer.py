@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from engine.inventory import CAPITAL_SQL, LAST_BALANCE_SQL, InventoryManager
 from engine.models import CapitalEvent, Fill, LiveOrder, OrderUpdate
 from engine.store.schema import StoreError, describe_sqlite_error, inspect, migrate, quick_check
 
@@ -466,6 +467,12 @@ class Store:
         cur = await self._conn.execute(sql, params)
         rows = await cur.fetchall()
         return list(rows)
+
+    async def load_inventory(self, target_xrp_share_pct: float = 50.0) -> InventoryManager:
+        """The account's inventory rebuilt from committed rows (waits for queued writes)."""
+        last = dict(await self.fetch_all(LAST_BALANCE_SQL))
+        caps = await self.fetch_all(CAPITAL_SQL)
+        return InventoryManager.rebuild(last, caps, target_xrp_share_pct)
 
     async def open_orders(self) -> list[LiveOrder]:
         rows = await self.fetch_all(

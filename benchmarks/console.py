@@ -5,11 +5,14 @@
 1. Engine throughput flat out with the console attached (Textual app in headless
    mode at 120x40, panes at the console's default refresh rate) beside the same
    engine headless, in the same run, after a warm-up; target ratio >= 0.8.
-2. Key-to-halt latency: press `h` in the console; time from the key's action
-   running in the app to the engine reporting (HaltEvent) that it is halted and
+2. Key-to-halt latency: press `h` in the console; time from the key event's
+   creation (the moment the terminal driver would hand it to the app; Textual
+   stamps every event) to the engine reporting (HaltEvent) that it is halted and
    every open order is cancelled; median and p99 over K presses, with the engine at
-   real-time speed and flat out. (Pilot.press itself waits for the app to go idle,
-   so timing around it would measure the test harness, not the console.)
+   real-time speed and flat out. The key waits in the app's queue behind whatever
+   frame is being drawn, so this is what an operator's key press sees. (Pilot.press
+   itself waits for the app to go idle, so timing around it would measure the test
+   harness, not the console.)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from textual import events
 
 from engine.events import HaltEvent, Resume
 from engine.loop import Engine
@@ -87,20 +91,26 @@ def halt_latencies(db: str, presses: int, speed: float | None) -> list[float]:
 
     def on_event(ev: object) -> None:
         if isinstance(ev, HaltEvent) and ev.halt.all and engine.open_orders() == 0:
-            done.append(time.perf_counter())
+            done.append(time.monotonic())
 
     async def go() -> None:
         await engine.open()
         app = OrionApp(engine)
         original = app.action_halt_all
 
+        keys: list[float] = []
+
+        def on_message(message: object) -> None:
+            if isinstance(message, events.Key) and message.key == "h":
+                keys.append(message.time)  # Textual stamps events with time.monotonic()
+
         def timed_halt() -> None:
-            pressed.append(time.perf_counter())
+            pressed.append(keys[-1])  # the key press whose binding runs this action
             original()
 
         app.action_halt_all = timed_halt  # type: ignore[method-assign]
         engine.subscribe(on_event)
-        async with app.run_test(size=(120, 40)) as pilot:
+        async with app.run_test(size=(120, 40), message_hook=on_message) as pilot:
             for _ in range(presses):
                 deadline = time.perf_counter() + 30
                 while engine.open_orders() == 0 and time.perf_counter() < deadline:

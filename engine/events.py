@@ -19,6 +19,7 @@ from engine.models import (
     MarketState,
     OrderUpdate,
     Side,
+    fast_init,
 )
 
 # ---- commands in -------------------------------------------------------------
@@ -126,3 +127,7 @@ class SessionEvent:
 
 
 Event = TickEvent | OrderEvent | FillEvent | HaltEvent | ConfigEvent | LogEvent | SessionEvent
+
+
+for _cls in (InventoryCheck, TickEvent, OrderEvent, FillEvent, LogEvent):
+    fast_init(_cls)

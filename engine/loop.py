@@ -101,7 +101,8 @@ class Engine:
         self.fill_counts = [0, 0]
         self.summary: dict[str, Any] | None = None
         self._subscribers: list[Callable[[Event], None]] = []
-        self._queue: asyncio.Queue[Command] = asyncio.Queue()
+        self._queue: deque[Command] = deque()
+        self._wake: asyncio.Future[None] | None = None  # set while waiting for the market
         self._stopping = False
         self._store: Store | None = None
         self._inventory = InventoryManager()
@@ -126,7 +127,14 @@ class Engine:
         self._subscribers.append(callback)
 
     def submit(self, cmd: Command) -> None:
-        self._queue.put_nowait(cmd)
+        """Queue a command; an engine waiting for the market wakes at once."""
+        self._queue.append(cmd)
+        self._wake_up()
+
+    def _wake_up(self, *_: object) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def open_orders(self) -> int:
         return len(self._execution.live_orders()) if self._execution else 0
@@ -327,18 +335,22 @@ class Engine:
     async def _with_commands(self, aw: Awaitable[T]) -> T | None:
         """Await `aw` while handling commands as they arrive (halt within milliseconds).
 
-        Returns None when a Stop command cut the wait short."""
+        The engine sleeps on one future that either a command or the end of `aw`
+        completes, so a command runs on the loop's very next iteration: a halt must
+        not wait behind more console frames than it has to. Returns None when a Stop
+        command cut the wait short."""
         task = asyncio.ensure_future(aw)
+        task.add_done_callback(self._wake_up)
         try:
-            while not task.done():
-                getter = asyncio.ensure_future(self._queue.get())
-                done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    await self._handle(getter.result())
-                    if self._stopping:
-                        break
-                else:
-                    getter.cancel()
+            while True:
+                await self._drain_commands()
+                if self._stopping or task.done():
+                    break
+                self._wake = asyncio.get_running_loop().create_future()
+                try:
+                    await self._wake
+                finally:
+                    self._wake = None
         finally:
             if not task.done():
                 task.cancel()
@@ -349,8 +361,8 @@ class Engine:
         return task.result()
 
     async def _drain_commands(self) -> None:
-        while not self._queue.empty():
-            await self._handle(self._queue.get_nowait())
+        while self._queue:
+            await self._handle(self._queue.popleft())
 
     # -- one tick -----------------------------------------------------------------------
 
@@ -380,9 +392,6 @@ class Engine:
             state, snapshot, execution.live_orders(), self.settings, self.halt,
             tuple(self._recent_mids), now,
         )  # fmt: skip
-        observe = getattr(execution, "observe", None)
-        if observe is not None:
-            observe(state)
         updates = await execution.execute(decision, now, state.ledger_index)
         if decision.anchor.divergence_bps is not None:
             self._divergences.append(decision.anchor.divergence_bps)
@@ -412,6 +421,7 @@ class Engine:
             # Simulated fills group-commit with their ticks: a crash loses the uncommitted
             # tail of the session as a whole (fills, ledger rows, orders and ticks
             # together), never a part of it, so the database stays a consistent prefix.
+            # The flush does not wait: the writer process commits while we tick on.
             if fills:
                 store.queue_fills(self.session_id, self.seq, fills, ledger_rows)
             if all_updates:
@@ -421,7 +431,7 @@ class Engine:
                 or self.mode != "sim"
                 or wall - self._last_flush >= FLUSH_EVERY_S
             ):
-                await store.flush(wait=True)
+                await store.flush(wait=False)
                 self._last_flush = wall
         if wall - self._last_rebuild_check >= REBUILD_CHECK_EVERY_S:
             await self._check_rebuild()
@@ -436,9 +446,14 @@ class Engine:
 
     def _sums_check(self, snapshot: Any) -> InventoryCheck:
         inv = self._inventory
-        sums_ok = all(inv.total(a) == inv.fills_only[a] + inv.overlay[a] for a in ("XRP", "RLUSD"))
-        sums_ok = sums_ok and snapshot.xrp_balance == inv.total("XRP")
-        sums_ok = sums_ok and snapshot.rlusd_balance == inv.total("RLUSD")
+        fills_only, overlay = inv.fills_only, inv.overlay
+        xrp, rlusd = inv.total("XRP"), inv.total("RLUSD")
+        sums_ok = (
+            xrp == fills_only["XRP"] + overlay["XRP"]
+            and rlusd == fills_only["RLUSD"] + overlay["RLUSD"]
+            and snapshot.xrp_balance == xrp
+            and snapshot.rlusd_balance == rlusd
+        )
         if sums_ok and self._check.sums_ok:
             return self._check
         detail = "" if sums_ok else "total != fills_only + overlay"
@@ -489,7 +504,7 @@ class Engine:
         assert self._store is not None
         self.halt = halt
         state = {"all": halt.all, "buy": halt.buy, "sell": halt.sell}
-        await self._store.set_state("halt", state, wait=False)
+        await self._store.set_state("halt", state, wait=False, urgent=True)
         updates: list[OrderUpdate] = []
         if self._last_state is not None and self._execution is not None:
             updates = await self._redecide()

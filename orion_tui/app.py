@@ -36,6 +36,7 @@ from textual.widgets import Footer
 from engine.events import (
     Event,
     Halt,
+    HaltEvent,
     RecordCapital,
     ReloadConfig,
     Resume,
@@ -142,7 +143,7 @@ OPERATOR_ACTIONS = frozenset(cmd.action for cmd in OPERATOR_COMMANDS)
 DEFAULT_REFRESH_HZ = 4.0
 EXIT_WATCHDOG_S = 3.0  # after a SIGHUP/SIGTERM, once the engine is down
 FAST_TICKS_PER_S = 20.0  # faster than any ledger: a sim running flat out
-FLAT_OUT_PANE_HZ = 2.0
+FLAT_OUT_PANE_HZ = 1.0
 COMPACT_HEIGHT = 34  # below this many rows the panes drop their side borders
 PALETTE_IN_FOOTER_WIDTH = 100  # narrower: ctrl+p still works, the footer keeps the room
 
@@ -274,6 +275,8 @@ class OrionApp(App[dict[str, Any] | None]):
         if len(self._events) == self._events.maxlen:
             self._dropped += 1
         self._events.append(event)
+        if isinstance(event, HaltEvent):  # show a halt (or resume) now, not at the next frame
+            self.call_later(self.refresh_panes)
 
     async def _run_engine(self) -> None:
         """The engine task: open (optionally), run, and report how it ended."""
@@ -401,9 +404,10 @@ class OrionApp(App[dict[str, Any] | None]):
         return not (action in OPERATOR_ACTIONS and len(self.screen_stack) > 1)
 
     def _halt(self, side: Side | None) -> None:
+        # Nothing slow before or right after the submit: the engine cancels on the
+        # loop's next iteration, and the HaltEvent redraws the panes (see below).
         self.engine.submit(Halt(side=side, reason="operator"))
-        self._note("DEBUG", f"halt {side or 'ALL'} requested")
-        self.refresh_panes()
+        self.call_later(self._note, "DEBUG", f"halt {side or 'ALL'} requested")
 
     def action_halt_all(self) -> None:
         self._halt(None)

@@ -8,8 +8,8 @@ would is worse than useless, so our order never jumps the queue):
 
 * Queue position. When an order is placed, the size already resting at our exact
   price on our side of the book is *ahead of us* (`queue_ahead`). The book is the last
-  MarketState seen, via `observe(market)` (the loop calls it each tick before
-  `execute`) or via `collect_fills` (which records the market it is given). If a later
+  MarketState seen, via `collect_fills` (which records the market it is given; the
+  loop calls it each tick before `execute`) or via `observe(market)`. If a later
   book shows less at our price, the queue ahead shrinks to that (orders ahead were
   cancelled); size that joins our price later is behind us.
 * Taker flow. A taker BUY with limit >= our SELL price first consumes book asks priced

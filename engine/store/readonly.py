@@ -28,13 +28,12 @@ def open_readonly(path: str | Path, *, follow: bool = False) -> sqlite3.Connecti
         raise StoreError(f"{name}: no such database file")
     if p.is_dir():
         raise StoreError(f"{name}: is a directory, not a database file")
-    try:
-        with p.open("rb") as fh:
-            header = fh.read(16)
-    except OSError as exc:
-        raise StoreError(f"{name}: cannot read ({exc.strerror})") from None
-    if header != b"SQLite format 3\x00":
-        raise StoreError(f"{name}: not a SQLite database (bad header)")
+    # The header is left to SQLite ("file is not a database"): reading the file here
+    # and closing it would drop every POSIX lock this process holds on it, including
+    # those of SQLite connections already open, and another process could then
+    # checkpoint and delete the WAL under them.
+    if p.stat().st_size == 0:
+        raise StoreError(f"{name}: not a SQLite database (empty file)")
     wal = Path(f"{p}-wal")
     uri = f"file:{quote(str(p.resolve()))}?mode=ro"
     if not follow and not wal.exists():

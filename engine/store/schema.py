@@ -187,6 +187,8 @@ def session_tick_range(session_id: int) -> tuple[int, int]:
 
 def describe_sqlite_error(path: str, exc: sqlite3.Error) -> str:
     msg = str(exc) or exc.__class__.__name__
+    if msg == "file is not a database":  # SQLite checked the 100-byte header
+        return f"{path}: not a SQLite database (bad header); the file was not modified"
     if "not a database" in msg or "malformed" in msg:
         return f"{path}: not a usable SQLite database ({msg}); the file was not modified"
     if "locked" in msg or "busy" in msg:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import struct
 import sys
 from array import array
-from operator import attrgetter
 from typing import Any
 
 from engine.events import InventoryCheck, TickEvent
@@ -42,17 +42,18 @@ F = "#"  # marks a float that lives in the row's `numbers` blob
 # everything else the engine does in a tick; the shapes repeat, so they are cached.
 
 
-_gate_fields = attrgetter("name", "passed", "value", "threshold", "detail")
-
-
 @functools.lru_cache(maxsize=4096)
-def _gates_shape(key: tuple[tuple[Any, ...], tuple[Any, ...]]) -> str:
-    return _dumps({"BUY": [list(g) for g in key[0]], "SELL": [list(g) for g in key[1]]})
+def _gates_shape(key: tuple[Any, ...]) -> str:
+    """key: five entries per gate (name, passed, value, threshold, detail), BUY's gates
+    then SELL's, then the number of BUY gates (a flat tuple is cheaper to build)."""
+    n_buy = key[-1]
+    gates = [list(key[i : i + 5]) for i in range(0, len(key) - 1, 5)]
+    return _dumps({"BUY": gates[:n_buy], "SELL": gates[n_buy:]})
 
 
 @functools.lru_cache(maxsize=1024)
-def _live_shape(key: tuple[tuple[Any, ...], ...]) -> str:
-    return _dumps([list(k) for k in key])
+def _live_order_shape(order_id: str, side: str, sequence: int | None) -> str:
+    return _dumps([order_id, side, sequence])
 
 
 def tick_row(ev: TickEvent) -> tuple[Any, ...]:
@@ -64,19 +65,21 @@ def tick_row(ev: TickEvent) -> tuple[Any, ...]:
     amm = m.amm
     nums: list[float] = []
     add = nums.append
-    keys = []
-    for sd in (d.buy, d.sell):
-        side_key = []
-        for name, passed, v, t, detail in map(_gate_fields, sd.gates):
-            if v.__class__ is float:
-                add(v)
-                v = F
-            if t.__class__ is float:
-                add(t)
-                t = F
-            side_key.append((name, passed, v, t, detail))
-        keys.append(tuple(side_key))
-    gates_json = _gates_shape((keys[0], keys[1]))
+    key: list[Any] = []
+    extend_key = key.extend
+    buy_gates = d.buy.gates
+    for g in buy_gates + d.sell.gates:
+        v = g.value
+        if v.__class__ is float:
+            add(v)
+            v = F
+        t = g.threshold
+        if t.__class__ is float:
+            add(t)
+            t = F
+        extend_key((g.name, g.passed, v, t, g.detail))
+    key.append(len(buy_gates))
+    gates_json = _gates_shape(tuple(key))
     if book is not None:
         bids = book.bids[:BOOK_DEPTH]
         asks = book.asks[:BOOK_DEPTH]
@@ -90,10 +93,10 @@ def tick_row(ev: TickEvent) -> tuple[Any, ...]:
         best_bid, best_ask, mid = book.best_bid, book.best_ask, book.mid
     else:
         book_shape, best_bid, best_ask, mid = "null", None, None, None
-    live_key = []
+    live_json = []
     for o in ev.live_orders:
         nums.extend((o.price, o.size, o.placed_ts, o.original_size))
-        live_key.append((o.order_id, o.side, o.sequence))
+        live_json.append(_live_order_shape(o.order_id, o.side, o.sequence))
     halt = ev.halt
     return (
         tick_id(ev.session_id, ev.seq), ev.session_id, ev.seq,
@@ -104,7 +107,7 @@ def tick_row(ev: TickEvent) -> tuple[Any, ...]:
         a.mode, a.price, a.cap_bps, a.cap_state, a.divergence_bps, a.displacement_bps,
         d.buy.price, d.buy.size, d.buy.action, d.buy.reason,
         d.sell.price, d.sell.size, d.sell.action, d.sell.reason,
-        gates_json, book_shape, _live_shape(tuple(live_key)),
+        gates_json, book_shape, "[" + ",".join(live_json) + "]",
         _blob(nums),
         s.xrp_fills_only, s.xrp_overlay, s.rlusd_fills_only, s.rlusd_overlay, s.mark_price,
         ("ALL" if halt.all else "") + ("B" if halt.buy else "") + ("S" if halt.sell else ""),
@@ -115,10 +118,13 @@ def tick_row(ev: TickEvent) -> tuple[Any, ...]:
 
 
 def _blob(nums: list[float]) -> bytes:
-    arr = array("d", nums)
-    if sys.byteorder == "big":  # the blob is little-endian float64 everywhere
-        arr.byteswap()
-    return arr.tobytes()
+    """The floats as little-endian float64, whatever the machine's byte order."""
+    return _packer(len(nums))(*nums)
+
+
+@functools.lru_cache(maxsize=256)
+def _packer(n: int) -> Any:
+    return struct.Struct(f"<{n}d").pack
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,8 +1,10 @@
-"""The engine's writable store, on aiosqlite.
+"""The engine's writable store: one writer process, fed transactions in order.
 
 Tick rows are batched (a tick without fills is not worth a commit of its own when
 the engine runs flat out); anything that changes money - fills, their ledger rows
 and order updates, capital events, halts - is committed before the call returns.
+The SQLite work happens in engine.store.worker, a child process, so it runs on the
+other core instead of competing with the engine for the GIL.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import pickle
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from engine.inventory import CAPITAL_SQL, LAST_BALANCE_SQL, InventoryManager
 from engine.models import CapitalEvent, Fill, LiveOrder, OrderUpdate
+from engine.store import worker
 from engine.store.schema import StoreError, describe_sqlite_error, inspect, migrate, quick_check
 
 TICK_COLUMNS = (
@@ -76,12 +81,9 @@ def check_writable(path: str) -> None:
     p = Path(path)
     if p.exists() and p.is_dir():
         raise StoreError(f"{path}: is a directory, not a database file")
-    if p.exists() and p.stat().st_size > 0:
-        with p.open("rb") as fh:
-            if fh.read(16) != b"SQLite format 3\x00":
-                raise StoreError(
-                    f"{path}: not a SQLite database (bad header); the file was not modified"
-                )
+    # No raw read of the header: closing a file descriptor of the database drops every
+    # POSIX lock this process holds on it, SQLite's included (see readonly.py); a
+    # non-SQLite file fails SQLite's own header check below instead.
     if not p.parent.exists():
         raise StoreError(f"{path}: directory {p.parent} does not exist")
     if not p.exists():
@@ -129,18 +131,101 @@ def order_row(session_id: int, update: OrderUpdate) -> tuple[Any, ...]:
 
 Statement = tuple[str, Sequence[Any] | list[Any]]
 MAX_INFLIGHT = 4  # unawaited transactions before the engine waits for the writer
+WORKER_EXIT_TIMEOUT_S = 10.0
+
+
+class WorkerError(Exception):
+    """SQLite refused a request in the writer process; str() is SQLite's message."""
+
+
+class WriterProcess:
+    """The engine's side of engine.store.worker: one request in flight at a time."""
+
+    def __init__(self, path: str, proc: asyncio.subprocess.Process) -> None:
+        self.path = path
+        self._proc = proc
+
+    @classmethod
+    async def start(cls, path: str, busy_timeout: float) -> WriterProcess:
+        # -I -S: the worker is stdlib only; skipping site makes it start in ~30 ms.
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-I", "-S", worker.__file__, path, repr(busy_timeout),
+                str(os.getpid()),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot start the store's writer process ({exc.strerror})") from None
+        self = cls(path, proc)
+        try:
+            await self._answer()
+        except WorkerError as exc:
+            await self.close()
+            raise StoreError(_describe(path, str(exc))) from None
+        return self
+
+    async def request(self, request: tuple[Any, ...]) -> Any:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(worker.frame(request))
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            raise StoreError(self._gone()) from None
+        return await self._answer()
+
+    async def _answer(self) -> Any:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            head = await stdout.readexactly(worker.HEADER.size)
+            body = await stdout.readexactly(worker.HEADER.unpack(head)[0])
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            raise StoreError(self._gone()) from None
+        kind, value = pickle.loads(body)
+        if kind == "err":
+            raise WorkerError(value)
+        return value
+
+    def _gone(self) -> str:
+        return f"{self.path}: the store's writer process ended unexpectedly"
+
+    async def close(self) -> None:
+        """EOF tells the worker to finish and exit; wait for it (kill if it hangs)."""
+        proc = self._proc
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.close()
+        # Every request was answered before close, so its commits are durable; a
+        # worker that hangs on exit is killed without losing anything.
+        try:
+            await asyncio.wait_for(proc.wait(), WORKER_EXIT_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        except asyncio.CancelledError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
+
+
+def _describe(path: str, message: str) -> str:
+    return describe_sqlite_error(path, sqlite3.Error(message))
 
 
 class Store:
     """Writable store used by the engine (one per process).
 
-    Every write is a transaction handed to one writer task, in order, so SQLite works
-    on the other core while the engine computes the next tick. Callers that must
-    know a write is durable (capital events, halts, live orders) wait for it;
-    simulated ticks do not, but never more than MAX_INFLIGHT transactions behind.
+    Every write is a transaction handed to one writer task, in order, which passes it
+    to the writer process, so SQLite works on the other core while the engine
+    computes the next tick. Callers that must know a write is durable (capital
+    events, halts, live orders) wait for it; simulated ticks do not, but never more
+    than MAX_INFLIGHT transactions behind. Reads go through the same queue, so a
+    read sees every write queued before it.
     """
 
-    def __init__(self, path: str, conn: aiosqlite.Connection):
+    def __init__(self, path: str, conn: WriterProcess):
         self.path = path
         self._conn = conn
         self._pending_ticks: list[tuple[Any, ...]] = []
@@ -150,7 +235,7 @@ class Store:
         self._pending_shapes: list[tuple[int, str]] = []
         self._shape_ids: dict[str, int] = {}
         self._pending_ledger: list[tuple[Any, ...]] = []
-        self._batches: asyncio.Queue[tuple[list[Statement], asyncio.Future[Any]]] = (
+        self._batches: asyncio.Queue[tuple[tuple[Any, ...], asyncio.Future[Any]]] = (
             asyncio.Queue()
         )
         self._inflight: deque[asyncio.Future[Any]] = deque()
@@ -160,14 +245,13 @@ class Store:
     @classmethod
     async def open(cls, path: str, busy_timeout: float = 5.0) -> Store:
         init_database(path)
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.Error as exc:
-            raise StoreError(describe_sqlite_error(path, exc)) from None
+        conn = await WriterProcess.start(path, busy_timeout)
         store = cls(path, conn)
-        await store.load_shapes()
+        try:
+            await store.load_shapes()
+        except BaseException:
+            await store.close()
+            raise
         return store
 
     async def close(self) -> None:
@@ -204,71 +288,68 @@ class Store:
             self._pending_ledger = []
         return batch
 
-    async def _write(self, statements: Sequence[Statement], *, wait: bool = True) -> Any:
+    async def _write(
+        self, statements: Sequence[Statement], *, wait: bool = True, urgent: bool = False
+    ) -> Any:
         """Queue one transaction (pending rows first, then `statements`).
 
         wait=True returns the last statement's lastrowid once committed; a failed
-        transaction raises StoreError here or, if not awaited, on the next write."""
+        transaction raises StoreError here or, if not awaited, on the next write.
+        urgent (with wait=False): never wait for the writer to catch up, for a write
+        queued on the way to something that must not wait (a halt's cancels)."""
         if self._failure is not None:
             raise StoreError(self._failure)
         batch = self._take_pending()
         batch.extend(statements)
         if not batch:
             return None
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._run_writer(), name="orion-store-writer")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._batches.put_nowait((batch, fut))
+        fut = self._enqueue(("batch", batch))
         if wait:
             return await fut
         self._inflight.append(fut)
         while self._inflight and self._inflight[0].done():
             self._inflight.popleft()
-        if len(self._inflight) > MAX_INFLIGHT:
+        if len(self._inflight) > MAX_INFLIGHT and not urgent:
             await asyncio.wait([self._inflight.popleft()])
         return None
 
+    def _enqueue(self, request: tuple[Any, ...]) -> asyncio.Future[Any]:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._run_writer(), name="orion-store-writer")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._batches.put_nowait((request, fut))
+        return fut
+
     async def _run_writer(self) -> None:
         while True:
-            batch, fut = await self._batches.get()
+            request, fut = await self._batches.get()
+            query = request[0] == "query"
             try:
-                if self._failure is not None:
+                if self._failure is not None and not query:
                     raise StoreError(self._failure)
-                result = await self._run_batch(batch)
+                result = await self._conn.request(request)
             except Exception as exc:
-                if self._failure is None:
-                    detail = (
-                        describe_sqlite_error(self.path, exc)
-                        if isinstance(exc, sqlite3.Error)
-                        else str(exc)
-                    )
-                    self._failure = f"{detail} (write failed; nothing after it was written)"
+                error: Exception = exc
+                if query:
+                    if isinstance(exc, WorkerError):
+                        error = StoreError(_describe(self.path, str(exc)))
+                else:
+                    if self._failure is None:
+                        detail = (
+                            _describe(self.path, str(exc))
+                            if isinstance(exc, WorkerError)
+                            else str(exc)
+                        )
+                        self._failure = f"{detail} (write failed; nothing after it was written)"
+                    error = StoreError(self._failure)
                 if not fut.done():
-                    fut.set_exception(StoreError(self._failure))
+                    fut.set_exception(error)
                     fut.exception()  # consumed here when nobody awaits it
             else:
                 if not fut.done():
                     fut.set_result(result)
             finally:
                 self._batches.task_done()
-
-    async def _run_batch(self, batch: list[Statement]) -> Any:
-        conn = self._conn
-        await conn.execute("BEGIN IMMEDIATE")
-        last: Any = None
-        try:
-            for sql, params in batch:
-                if params and isinstance(params, list):
-                    await conn.executemany(sql, params)
-                else:
-                    cur = await conn.execute(sql, params)
-                    last = cur.lastrowid if sql.lstrip().startswith("INSERT") else cur.rowcount
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
-        return last
 
     async def flush(self, *, wait: bool = True) -> None:
         """Write pending rows as one transaction."""
@@ -463,10 +544,7 @@ class Store:
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Read committed data: waits for queued writes first."""
-        await self.sync()
-        cur = await self._conn.execute(sql, params)
-        rows = await cur.fetchall()
-        return list(rows)
+        return list(await self._enqueue(("query", sql, tuple(params))))
 
     async def load_inventory(self, target_xrp_share_pct: float = 50.0) -> InventoryManager:
         """The account's inventory rebuilt from committed rows (waits for queued writes)."""
@@ -498,7 +576,9 @@ class Store:
 
     # -- state, log, config ---------------------------------------------------
 
-    async def set_state(self, key: str, value: Any, *, wait: bool = True) -> None:
+    async def set_state(
+        self, key: str, value: Any, *, wait: bool = True, urgent: bool = False
+    ) -> None:
         await self._write(
             [
                 (
@@ -509,6 +589,7 @@ class Store:
                 )
             ],
             wait=wait,
+            urgent=urgent,
         )
 
     async def get_state(self, key: str) -> Any:

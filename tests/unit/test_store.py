@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +216,106 @@ def test_locked_by_another_writer(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+# ---- the writer process ---------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    """True while pid runs (a zombie waiting for its reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_dead(pid: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_writer_process_ends_with_the_store(tmp_path: Path) -> None:
+    async def go() -> int:
+        store = await Store.open(str(tmp_path / "w.db"))
+        pid = store._conn._proc.pid
+        assert pid != os.getpid() and _alive(pid)
+        await store.record_capital(None, CapitalEvent("deposit", "XRP", 1.0))
+        await store.close()
+        return pid
+
+    assert _wait_dead(asyncio.run(go()))
+
+
+def test_failed_read_reports_sqlite_and_writes_go_on(tmp_path: Path) -> None:
+    async def go() -> list[tuple[int]]:
+        store = await Store.open(str(tmp_path / "r.db"))
+        try:
+            with pytest.raises(StoreError, match="no such column: nope"):
+                await store.fetch_all("SELECT nope FROM capital_events")
+            await store.record_capital(None, CapitalEvent("deposit", "XRP", 1.0))
+            return await store.fetch_all("SELECT COUNT(*) FROM capital_events")
+        finally:
+            await store.close()
+
+    assert asyncio.run(go()) == [(1,)]
+
+
+def test_failed_write_stops_later_writes(tmp_path: Path) -> None:
+    """After a transaction fails nothing later is written: the file stays a prefix."""
+
+    async def go() -> None:
+        store = await Store.open(str(tmp_path / "f.db"))
+        try:
+            with pytest.raises(StoreError, match="no such table"):
+                await store._write([("INSERT INTO nowhere VALUES (?)", (1,))])
+            with pytest.raises(StoreError, match="write failed; nothing after it"):
+                await store.record_capital(None, CapitalEvent("deposit", "XRP", 1.0))
+        finally:
+            with contextlib.suppress(StoreError):
+                await store.close()
+
+    asyncio.run(go())
+    conn = sqlite3.connect(tmp_path / "f.db")
+    assert conn.execute("SELECT COUNT(*) FROM capital_events").fetchone()[0] == 0
+    conn.close()
+
+
+KILLED_ENGINE = """
+import asyncio, sys, time
+from engine.models import CapitalEvent
+from engine.store.writer import Store
+
+async def go():
+    store = await Store.open(sys.argv[1])
+    await store.record_capital(None, CapitalEvent("deposit", "XRP", 1.0))
+    print(store._conn._proc.pid, flush=True)
+    time.sleep(60)
+
+asyncio.run(go())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal")
+def test_writer_process_dies_with_a_killed_engine(tmp_path: Path) -> None:
+    """kill -9 of the engine leaves no writer behind to commit after a restart."""
+    db = tmp_path / "k.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_ENGINE, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        worker_pid = int(proc.stdout.readline())
+        assert _alive(worker_pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _wait_dead(worker_pid)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    assert conn.execute("SELECT COUNT(*) FROM capital_events").fetchone()[0] == 1
+    conn.close()

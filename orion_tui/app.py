@@ -189,7 +189,8 @@ class OrionApp(App[dict[str, Any] | None]):
         self.log_lines = log_lines
         self.phase: Phase = "starting" if start_engine else "running"
         self.summary: dict[str, Any] | None = None
-        self._events: deque[Event] = deque(maxlen=event_buffer)
+        # Engine events, and console notes that must keep their order among them.
+        self._events: deque[Event | LogEntry] = deque(maxlen=event_buffer)
         self._log_entries: deque[LogEntry] = deque(maxlen=log_lines)
         self._dropped = 0
         self._shown_tick: TickEvent | None = None
@@ -377,7 +378,7 @@ class OrionApp(App[dict[str, Any] | None]):
         entries: list[LogEntry] = []
         while self._events:
             event = self._events.popleft()
-            entry = entry_from_event(event)
+            entry = event if isinstance(event, LogEntry) else entry_from_event(event)
             if entry is not None:
                 entries.append(entry)
             if (
@@ -405,9 +406,11 @@ class OrionApp(App[dict[str, Any] | None]):
 
     def _halt(self, side: Side | None) -> None:
         # Nothing slow before or right after the submit: the engine cancels on the
-        # loop's next iteration, and the HaltEvent redraws the panes (see below).
+        # loop's next iteration, and its HaltEvent redraws the panes. The note is only
+        # queued, ahead of the engine's answer, so the log reads request -> halted.
+        note = LogEntry(self.clock(), "DEBUG", f"halt {side or 'ALL'} requested", "console")
+        self._events.append(note)
         self.engine.submit(Halt(side=side, reason="operator"))
-        self.call_later(self._note, "DEBUG", f"halt {side or 'ALL'} requested")
 
     def action_halt_all(self) -> None:
         self._halt(None)

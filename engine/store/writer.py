@@ -155,7 +155,9 @@ class WriterProcess:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         except OSError as exc:
-            raise StoreError(f"{path}: cannot start the store's writer process ({exc.strerror})") from None
+            reason = exc.strerror or type(exc).__name__
+            message = f"{path}: cannot start the store's writer process ({reason})"
+            raise StoreError(message) from None
         self = cls(path, proc)
         try:
             await self._answer()

@@ -8,11 +8,13 @@
 2. Key-to-halt latency: press `h` in the console; time from the key event's
    creation (the moment the terminal driver would hand it to the app; Textual
    stamps every event) to the engine reporting (HaltEvent) that it is halted and
-   every open order is cancelled; median and p99 over K presses, with the engine at
-   real-time speed and flat out. The key waits in the app's queue behind whatever
-   frame is being drawn, so this is what an operator's key press sees. (Pilot.press
-   itself waits for the app to go idle, so timing around it would measure the test
-   harness, not the console.)
+   every open order is cancelled; median and p99 over K presses, with the sim at
+   real-time speed and flat out, and in paper mode against the fake rippled
+   (tests/fake_rippled, in this process, a ledger every PAPER_LEDGER_S) with the
+   real xrpl-py client: there the halt lands between ledgers, as it would live.
+   The key waits in the app's queue behind whatever frame is being drawn, so this
+   is what an operator's key press sees. (Pilot.press itself waits for the app to
+   go idle, so timing around it would measure the test harness, not the console.)
 """
 
 from __future__ import annotations
@@ -32,15 +34,21 @@ from engine.events import HaltEvent, Resume
 from engine.loop import Engine
 from engine.settings import load_config
 from orion_tui.app import DEFAULT_REFRESH_HZ, OrionApp
+from tests.fake_rippled.server import FakeRippled
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _engine(db: str, ticks: int | None, speed: float | None, seed: int = 7) -> Engine:
+def _engine(
+    db: str, ticks: int | None, speed: float | None, seed: int = 7, node: str | None = None
+) -> Engine:
     return Engine(
-        load_config(ROOT / "config" / "orion.toml"), db, mode="sim", seed=seed, speed=speed,
-        max_ticks=ticks,
+        load_config(ROOT / "config" / "orion.toml"), db, mode="paper" if node else "sim",
+        seed=seed, speed=speed, max_ticks=ticks, node=node,
     )  # fmt: skip
+
+
+PAPER_LEDGER_S = 0.5
 
 
 WARMUP_TICKS = 1_000  # measured from here on: start-up (mount, first layout) excluded
@@ -83,8 +91,18 @@ def console_rate(db: str, ticks: int, refresh_hz: float = DEFAULT_REFRESH_HZ) ->
     return asyncio.run(go())
 
 
-def halt_latencies(db: str, presses: int, speed: float | None) -> list[float]:
-    engine = _engine(db, None, speed)
+def halt_latencies(db: str, presses: int, speed: float | None, paper: bool = False) -> list[float]:
+    if paper:
+
+        async def with_node() -> list[float]:
+            async with FakeRippled(ledger_interval=PAPER_LEDGER_S) as srv:
+                return await _halt_latencies(_engine(db, None, None, node=srv.url), presses)
+
+        return asyncio.run(with_node())
+    return asyncio.run(_halt_latencies(_engine(db, None, speed), presses))
+
+
+async def _halt_latencies(engine: Engine, presses: int) -> list[float]:
     out: list[float] = []
     pressed: list[float] = []
     done: list[float] = []
@@ -125,7 +143,7 @@ def halt_latencies(db: str, presses: int, speed: float | None) -> list[float]:
             await pilot.press("y")
             await pilot.pause(0.2)
 
-    asyncio.run(go())
+    await go()
     return out
 
 
@@ -154,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         realtime = halt_latencies(str(Path(tmp) / "halt1.db"), args.halts, 1.0)
         flat = halt_latencies(str(Path(tmp) / "haltmax.db"), args.halts, None)
+        paper = halt_latencies(str(Path(tmp) / "haltpaper.db"), args.halts, None, paper=True)
     h, c = statistics.median(headless), statistics.median(attached)
     table = Table(title=f"Console, sim flat out, {args.ticks:,} ticks, median of {args.runs}")
     table.add_column("measure")
@@ -161,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     table.add_row("headless engine ticks/s", f"{h:,.0f}")
     table.add_row("engine ticks/s with the console attached", f"{c:,.0f}")
     table.add_row("ratio console / headless (target >= 0.8)", f"{c / h:.2f}")
-    for name, xs in (("real-time sim", realtime), ("flat-out sim", flat)):
+    rows = (("real-time sim", realtime), ("flat-out sim", flat), ("paper, fake rippled", paper))
+    for name, xs in rows:
         table.add_row(
             f"key-to-halt, {name}: median / p99 ms ({len(xs)} presses)",
             f"{statistics.median(xs) * 1e3:.1f} / {_p99(xs) * 1e3:.1f}",

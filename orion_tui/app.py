@@ -137,9 +137,11 @@ OPERATOR_COMMANDS: tuple[OperatorCommand, ...] = (
 )
 OPERATOR_ACTIONS = frozenset(cmd.action for cmd in OPERATOR_COMMANDS)
 
-# Panes redraw at most this often. A frame (rich tables, Textual's compositor) costs
-# tens of milliseconds on the small machines this runs on; at 4 Hz a flat-out sim
-# keeps >= 80% of its headless speed, and a ledger every 3-5 s is shown within 250 ms.
+# Panes redraw at most this often: a ledger every 3-5 s is shown within 250 ms. A
+# frame (rich tables, Textual's compositor) costs tens of milliseconds on the small
+# machines this runs on, so when ticks come faster than any ledger (a sim flat out)
+# the whole console (panes, log, header) is drawn at FLAT_OUT_PANE_HZ instead, and
+# the engine keeps ~90% of its headless speed (benchmarks/console.py).
 DEFAULT_REFRESH_HZ = 4.0
 EXIT_WATCHDOG_S = 3.0  # after a SIGHUP/SIGTERM, once the engine is down
 FAST_TICKS_PER_S = 20.0  # faster than any ledger: a sim running flat out
@@ -164,7 +166,7 @@ class OrionApp(App[dict[str, Any] | None]):
         start_engine: bool = True,
         open_engine: bool = False,
         log_lines: int = 1000,
-        event_buffer: int = 5000,
+        event_buffer: int = 20_000,
     ) -> None:
         """
         Args:
@@ -176,7 +178,8 @@ class OrionApp(App[dict[str, Any] | None]):
             open_engine: await engine.open() first (an EngineStartError exits the app
                 with return code 1 and the error as its message).
             log_lines: entries kept by the log pane.
-            event_buffer: engine events buffered between two refreshes.
+            event_buffer: engine events buffered between two refreshes (a flat-out sim
+                sends ~6,000 a second and is drained once a second).
         """
         super().__init__()
         if refresh_hz <= 0:
@@ -195,6 +198,7 @@ class OrionApp(App[dict[str, Any] | None]):
         self._dropped = 0
         self._shown_tick: TickEvent | None = None
         self._shown_at: float | None = None
+        self._refreshed: tuple[float, int] | None = None  # (monotonic time, tick seq)
         self._quitting = False
 
     # ---- layout ----------------------------------------------------------------
@@ -222,7 +226,7 @@ class OrionApp(App[dict[str, Any] | None]):
         if self.start_engine:  # the app owns the engine: it handles the signals too
             self._install_signal_handlers()
         self.engine.subscribe(self._on_engine_event)
-        self.set_interval(1.0 / self.refresh_hz, self.refresh_panes, name="refresh")
+        self.set_interval(1.0 / self.refresh_hz, self._on_refresh_timer, name="refresh")
         await self._apply_size(self.size.width, self.size.height)
         self.refresh_panes()
         if self.start_engine and not getattr(self.engine, "running", False):
@@ -324,8 +328,23 @@ class OrionApp(App[dict[str, Any] | None]):
 
     # ---- refresh -----------------------------------------------------------------
 
+    def _on_refresh_timer(self) -> None:
+        """While a sim runs flat out, the log and header follow the panes' slower
+        FLAT_OUT_PANE_HZ too: every frame is CPU the engine would otherwise use, and
+        nobody reads thousands of log lines a second. Halts redraw at once anyway."""
+        last = self._refreshed
+        tick = self.engine.latest
+        if last is not None and tick is not None:
+            elapsed = max(time.monotonic() - last[0], 1e-6)
+            fast = (tick.seq - last[1]) / elapsed > FAST_TICKS_PER_S
+            if fast and elapsed < 1.0 / FLAT_OUT_PANE_HZ:
+                return
+        self.refresh_panes()
+
     def refresh_panes(self) -> None:
         """Drain buffered events into the log; redraw panes if a new tick arrived."""
+        tick = self.engine.latest
+        self._refreshed = (time.monotonic(), tick.seq if tick is not None else 0)
         try:
             self._refresh_panes()
         except NoMatches:

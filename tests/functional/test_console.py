@@ -499,6 +499,53 @@ class TestLayout:
                 assert region.bottom <= size[1] - 1 and region.right <= size[0], selector
 
 
+class TestRefreshRate:
+    """A flat-out sim is drawn once a second (panes, log and header); a ledger-paced
+    market at the refresh rate; a halt at once whatever the pace."""
+
+    @staticmethod
+    def _age_last_refresh(app: OrionApp, seconds: float) -> None:
+        assert app._refreshed is not None
+        app._refreshed = (app._refreshed[0] - seconds, app._refreshed[1])
+
+    async def test_flat_out_log_waits_for_the_slower_rate(self, engine: FakeEngine) -> None:
+        app = make_app(engine, refresh_hz=0.01)  # the test calls the timer itself
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            log = app.query_one(LogPane)
+            before = len(log.entries)
+            engine.push(make_tick(seq=1234 + 5_000))  # thousands of ticks since the last draw
+            engine.emit(LogEvent(fakes.FIXED_NOW, "INFO", "flat out", "engine"))
+            app._on_refresh_timer()
+            assert len(log.entries) == before
+            self._age_last_refresh(app, 1.0)
+            app._on_refresh_timer()
+            assert len(log.entries) == before + 1
+
+    async def test_ledger_pace_is_drawn_at_each_refresh(self, engine: FakeEngine) -> None:
+        app = make_app(engine, refresh_hz=0.01)
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            log = app.query_one(LogPane)
+            before = len(log.entries)
+            engine.push(make_tick(seq=1235))
+            engine.emit(LogEvent(fakes.FIXED_NOW, "INFO", "next ledger", "engine"))
+            self._age_last_refresh(app, 0.25)  # one 4 Hz refresh period later
+            app._on_refresh_timer()
+            assert len(log.entries) == before + 1
+
+    async def test_halt_is_drawn_at_once_when_flat_out(self, engine: FakeEngine) -> None:
+        app = make_app(engine, refresh_hz=0.01)
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            engine.push(make_tick(seq=1234 + 5_000))
+            await pilot.press("h")
+            await pilot.pause()
+            header = app.query_one(OrionHeader)
+            assert header.has_class("-halted")
+            assert "halt ALL requested" in [e.message for e in app.query_one(LogPane).entries]
+
+
 class TestRealEngine:
     """The console around the real engine (sim, flat out): ticks render, q stops it."""
 

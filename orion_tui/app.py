@@ -394,20 +394,27 @@ class OrionApp(App[dict[str, Any] | None]):
         if self._dropped:
             self._note("WARNING", f"{self._dropped} engine event(s) dropped: console too slow")
             self._dropped = 0
+        events = self._events
+        self._events = deque(maxlen=events.maxlen)
+        # The log keeps the newest log_lines entries: a flat-out sim sends thousands of
+        # events between two refreshes, and formatting lines that the same call would
+        # push straight out of the log only delays the next key press.
+        older = max(0, len(events) - self.log_lines)
         entries: list[LogEntry] = []
-        while self._events:
-            event = self._events.popleft()
-            entry = event if isinstance(event, LogEntry) else entry_from_event(event)
-            if entry is not None:
-                entries.append(entry)
+        for i, event in enumerate(events):
             if (
                 isinstance(event, SessionEvent)
                 and event.kind == "stopped"
                 and not self.start_engine
             ):
                 self.post_message(SessionEnded(event.summary))
+            if i < older:
+                continue
+            entry = event if isinstance(event, LogEntry) else entry_from_event(event)
+            if entry is not None:
+                entries.append(entry)
         if entries:
-            log.add_many(entries)
+            log.add_many(entries, older=older)
 
     def _note(self, level: Level, message: str, source: str = "console") -> None:
         entry = LogEntry(self.clock(), level, message, source)

@@ -101,7 +101,9 @@ def serve(path: str, busy_timeout: float, stdin: BinaryIO, stdout: BinaryIO) -> 
 
 def die_with_parent(parent_pid: int) -> None:
     """SIGKILL this process when the engine's process dies (Linux; elsewhere the EOF
-    on stdin ends it after the transaction in hand)."""
+    on stdin ends it after the transaction in hand). Linux ties the signal to the
+    thread that started the worker: the engine's event loop thread, which outlives
+    the store in every way Orion runs it (main thread, store closed before it ends)."""
     try:
         import ctypes
 

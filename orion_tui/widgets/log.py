@@ -152,20 +152,25 @@ class LogPane(RichLog):
         if self.filter.matches(entry):
             self.write(format_entry(entry))
 
-    def add_many(self, entries: list[LogEntry], max_written: int = 12) -> None:
-        """Keep every entry (the filter can find them) but draw at most the newest
-        `max_written`, in one write: a flat-out engine logs hundreds of lines a second,
-        more than anyone can read, and each RichLog write costs a screen layout pass."""
+    def add_many(self, entries: list[LogEntry], max_written: int = 12, older: int = 0) -> None:
+        """Keep the entries (the newest max_entries of all: `/` filters those) but draw
+        at most the newest `max_written`, in one write: a flat-out engine logs thousands
+        of lines a second, more than anyone can read, and each RichLog write costs a
+        screen layout pass. older: lines before these that the caller did not even
+        format, because the log could not have kept them."""
         self.entries.extend(entries)
         shown = [e for e in entries if self.filter.matches(e)]
-        if not shown:
+        hidden = older + max(0, len(shown) - max_written)
+        if not shown and not hidden:
             return
         text = Text(no_wrap=False)
-        if len(shown) > max_written:
-            skipped = len(shown) - max_written
-            text.append(f"… {skipped} more line(s): / filters and searches them all\n",
-                        "dim italic")  # fmt: skip
+        if hidden:
+            kept = self.entries.maxlen or len(self.entries)
+            text.append(f"… {hidden:,} more line(s); the log keeps the newest {kept:,}"
+                        ": / filters them", "dim italic")  # fmt: skip
             shown = shown[-max_written:]
+            if shown:
+                text.append("\n")
         text.append_text(Text("\n").join(format_entry(e) for e in shown))
         self.write(text)
 

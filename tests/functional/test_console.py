@@ -314,6 +314,23 @@ class TestLogFilter:
             messages = [e.message for e in app.query_one(LogPane).visible_entries()]
             assert "loud" in messages and "quiet" not in messages
 
+    async def test_a_burst_keeps_the_newest_lines_and_says_how_many_more(
+        self, engine: FakeEngine
+    ) -> None:
+        app = make_app(engine, log_lines=20, refresh_hz=0.01)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            for i in range(100):
+                engine.emit(LogEvent(fakes.FIXED_NOW, "INFO", f"line {i}", "engine"))
+            app.refresh_panes()
+            await pilot.pause()
+            log = app.query_one(LogPane)
+            assert [e.message for e in log.entries] == [f"line {i}" for i in range(80, 100)]
+            drawn = "\n".join(strip.text for strip in log.lines)
+            # 80 never formatted, 8 kept but not drawn; the newest 12 drawn
+            assert "… 88 more line(s); the log keeps the newest 20" in drawn
+            assert "line 99" in drawn and "line 88" in drawn and "line 87" not in drawn
+
     async def test_escape_keeps_the_filter(self, engine: FakeEngine) -> None:
         app = make_app(engine)
         async with app.run_test() as pilot:

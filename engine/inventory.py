@@ -122,6 +122,13 @@ class InventoryManager:
         """asset -> (fills_only, overlay, total)."""
         return {a: (self.fills_only[a], self.overlay[a], self.total(a)) for a in ASSETS}
 
+    def copy(self) -> InventoryManager:
+        other = InventoryManager(target_xrp_share_pct=self.target_xrp_share_pct)
+        other.fills_only = dict(self.fills_only)
+        other.overlay = dict(self.overlay)
+        other.rlusd_basis = self.rlusd_basis
+        return other
+
     def same_as(self, other: InventoryManager) -> bool:
         return (
             self.fills_only == other.fills_only

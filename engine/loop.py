@@ -117,6 +117,7 @@ class Engine:
         self._check = InventoryCheck(True, None)
         self._last_flush = 0.0
         self._last_rebuild_check = 0.0
+        self._rebuild_task: asyncio.Task[None] | None = None
         self._sim_now = 0.0
         self._last_yield = 0.0
         self.running = False
@@ -461,15 +462,31 @@ class Engine:
         return self._check
 
     async def _check_rebuild(self) -> None:
-        """Compare the in-memory inventory with a rebuild from committed rows."""
+        """Start comparing the in-memory inventory with a rebuild from the database.
+
+        The comparison does not hold up the engine (a flat-out sim has hundreds of
+        ticks queued for the writer, and a halt must not wait for them): the reads are
+        queued behind every write so far, and the copy taken now is exactly what
+        those writes add up to, since only this task changes the inventory."""
         assert self._store is not None
-        await self._store.flush()
-        rebuilt = await self._rebuild()
-        ok = rebuilt.same_as(self._inventory)
+        if self._rebuild_task is not None and not self._rebuild_task.done():
+            return  # the previous comparison is still waiting for the writer
+        await self._store.flush(wait=False)
+        expected = self._inventory.copy()
+        self._rebuild_task = asyncio.create_task(
+            self._compare_rebuild(expected), name="orion-rebuild-check"
+        )
+
+    async def _compare_rebuild(self, expected: InventoryManager) -> None:
+        try:
+            rebuilt = await self._rebuild()
+        except StoreError:
+            return  # the store's failure stops the engine at its next write
+        ok = rebuilt.same_as(expected)
         if not ok and self._check.rebuild_ok is not False:
             self._log(
                 "ERROR",
-                f"inventory differs from a rebuild: memory {self._inventory.balances()}"
+                f"inventory differs from a rebuild: memory {expected.balances()}"
                 f" vs database {rebuilt.balances()}",
             )
         self._check = InventoryCheck(
@@ -623,6 +640,9 @@ class Engine:
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await closer()
+        if self._rebuild_task is not None:
+            self._rebuild_task.cancel()
+            await asyncio.wait([self._rebuild_task])
         try:
             if updates:
                 self._log("INFO", f"cancelled {len(updates)} open order(s) on stop")

@@ -549,9 +549,12 @@ class Store:
         return list(await self._enqueue(("query", sql, tuple(params))))
 
     async def load_inventory(self, target_xrp_share_pct: float = 50.0) -> InventoryManager:
-        """The account's inventory rebuilt from committed rows (waits for queued writes)."""
-        last = dict(await self.fetch_all(LAST_BALANCE_SQL))
-        caps = await self.fetch_all(CAPITAL_SQL)
+        """The account's inventory rebuilt from the rows of every write queued before
+        this call (both reads are queued at once: no write can come between them)."""
+        last_f = self._enqueue(("query", LAST_BALANCE_SQL, ()))
+        caps_f = self._enqueue(("query", CAPITAL_SQL, ()))
+        last = dict(await last_f)
+        caps = await caps_f
         return InventoryManager.rebuild(last, caps, target_xrp_share_pct)
 
     async def open_orders(self) -> list[LiveOrder]:

@@ -7,7 +7,10 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from engine.events import Halt, RecordCapital, Resume, TickEvent
+import pytest
+
+from engine import loop as loop_module
+from engine.events import Halt, LogEvent, RecordCapital, Resume, TickEvent
 from engine.inventory import rebuild_from_sqlite
 from engine.loop import Engine
 from engine.models import CapitalEvent
@@ -153,3 +156,41 @@ def test_halt_cancels_between_ticks_at_real_time(tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert latencies and latencies[0] < 0.1
+
+
+def test_rebuild_check_no_false_alarm_under_load_and_catches_a_foreign_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running comparison of memory with a rebuild from the database: silent while
+    thousands of ticks, fills and a deposit are queued for the writer; an alarm once a
+    row appears that the engine did not write."""
+    monkeypatch.setattr(loop_module, "REBUILD_CHECK_EVERY_S", 0.0)  # a check every tick
+    db = str(tmp_path / "rb.db")
+    engine = Engine(load_config(CONFIG), db, mode="sim", seed=5, speed=None, max_ticks=3000)
+    checks: list[tuple[int, bool | None]] = []
+    errors: list[str] = []
+
+    def on_event(ev: object) -> None:
+        if isinstance(ev, TickEvent):
+            checks.append((ev.seq, ev.check.rebuild_ok))
+            if ev.seq == 1000:
+                engine.submit(RecordCapital(CapitalEvent("deposit", "RLUSD", 40.0, "top-up")))
+            if ev.seq == 2000:  # someone else writes a deposit the engine never saw
+                conn = sqlite3.connect(db, timeout=10)
+                conn.execute(
+                    "INSERT INTO capital_events (ts, kind, asset, amount, note)"
+                    " VALUES (0, 'deposit', 'XRP', 7, 'foreign')"
+                )
+                conn.commit()
+                conn.close()
+        elif isinstance(ev, LogEvent) and ev.level == "ERROR":
+            errors.append(ev.message)
+
+    engine.subscribe(on_event)
+    summary = asyncio.run(engine.run())
+    assert summary["fills"]["BUY"]["count"] > 0 and summary["fills"]["SELL"]["count"] > 0
+    before = [ok for seq, ok in checks if seq < 2000]
+    assert True in before and False not in before
+    assert checks[-1][1] is False
+    assert len(errors) == 1 and "inventory differs from a rebuild" in errors[0]
+    assert "'XRP': (" in errors[0]

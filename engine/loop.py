@@ -236,7 +236,14 @@ class Engine:
             market_settings = self.settings.market.model_copy(update={"node": self.node})
             # Our own offers are in the node's book: never read them back as the market.
             own = self._wallet.address if self._wallet is not None else None
-            self._market = XrplMarket(market_settings, own_account=own)
+            self._market = XrplMarket(
+                market_settings, own_account=own, request_timeout=self._request_timeout(5.0)
+            )
+
+    def _request_timeout(self, cap: float) -> float:
+        """A stalled node must not hold the tick loop much longer than the stale gate:
+        a market read that times out keeps its old timestamp, and the gate blocks."""
+        return max(1.0, min(cap, self.settings.risk.stale_after_s))
 
     def _market_start_ts(self) -> float:
         if self.mode == "sim":
@@ -253,11 +260,9 @@ class Engine:
         from engine.execution.live import LiveExecution
 
         assert self._wallet is not None
-        # A stalled node must not hold the tick loop much longer than the stale gate.
-        timeout = max(1.0, min(10.0, self.settings.risk.stale_after_s))
         return LiveExecution(
             self.node, self._wallet, self.settings.market, ex.order_ttl_s, prefix,
-            request_timeout=timeout,
+            request_timeout=self._request_timeout(10.0),
         )  # fmt: skip
 
     async def _handle_stale_orders(self, stale: list[Any], now: float) -> None:

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from engine.inventory import CAPITAL_SQL, LAST_BALANCE_SQL, InventoryManager
 from engine.models import CapitalEvent, Fill, LiveOrder, OrderUpdate
@@ -89,7 +90,7 @@ def check_writable(path: str) -> None:
     if not p.exists():
         return
     try:
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise StoreError(describe_sqlite_error(path, exc)) from None
     try:

@@ -49,6 +49,29 @@ def test_migrates_an_empty_file(tmp_path: Path) -> None:
     init_database(str(path))  # idempotent
 
 
+def test_path_with_uri_characters(tmp_path: Path) -> None:
+    """'?', '#' and '%' in a file name are a file name, not URI syntax."""
+    path = tmp_path / "desk 1?mode=rw#a%20b.db"
+
+    async def go() -> int:
+        store = await Store.open(str(path))
+        try:
+            await store.record_capital(None, CapitalEvent("deposit", "XRP", 5.0))
+        finally:
+            await store.close()
+        store = await Store.open(str(path))  # reopened: the writability check reads it
+        try:
+            return len(await store.fetch_all("SELECT id FROM capital_events"))
+        finally:
+            await store.close()
+
+    assert asyncio.run(go()) == 1
+    conn = open_readonly(path)
+    assert conn.execute("SELECT COUNT(*) FROM capital_events").fetchone()[0] == 1
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == [path.name]
+
+
 def test_fill_key_is_unique(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     _make_db(path)

@@ -200,6 +200,10 @@ class OrionApp(App[dict[str, Any] | None]):
         self._shown_at: float | None = None
         self._refreshed: tuple[float, int] | None = None  # (monotonic time, tick seq)
         self._quitting = False
+        self._mounted = False
+        # Subscribed now, not on mount: what the engine says while it opens and while
+        # the app starts (session started, the first orders) waits in the buffer.
+        engine.subscribe(self._on_engine_event)
 
     # ---- layout ----------------------------------------------------------------
 
@@ -225,7 +229,7 @@ class OrionApp(App[dict[str, Any] | None]):
     async def on_mount(self) -> None:
         if self.start_engine:  # the app owns the engine: it handles the signals too
             self._install_signal_handlers()
-        self.engine.subscribe(self._on_engine_event)
+        self._mounted = True
         self.set_interval(1.0 / self.refresh_hz, self._on_refresh_timer, name="refresh")
         await self._apply_size(self.size.width, self.size.height)
         self.refresh_panes()
@@ -280,7 +284,7 @@ class OrionApp(App[dict[str, Any] | None]):
         if len(self._events) == self._events.maxlen:
             self._dropped += 1
         self._events.append(event)
-        if isinstance(event, HaltEvent):  # show a halt (or resume) now, not at the next frame
+        if isinstance(event, HaltEvent) and self._mounted:  # show it now, not next frame
             self.call_later(self.refresh_panes)
 
     async def _run_engine(self) -> None:
@@ -586,12 +590,14 @@ def run_console(
 async def _console_main(
     engine: EngineLike, clock: Callable[[], float], refresh_hz: float
 ) -> int:
+    # The app exists (and listens) before the engine opens, so the console's log
+    # starts with the session's first lines.
+    app = OrionApp(engine, clock=clock, refresh_hz=refresh_hz, start_engine=False)
     try:
         await engine.open()
     except Exception as exc:  # EngineStartError: one line for the operator
         print(f"orion-tui: cannot start the engine: {exc}", file=sys.stderr)
         return 1
-    app = OrionApp(engine, clock=clock, refresh_hz=refresh_hz, start_engine=False)
     task = asyncio.create_task(engine.run())
 
     def on_done(t: asyncio.Task[Any]) -> None:

@@ -263,12 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.summary import SummaryError
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        # No command: the console (run), on the sim market with ./orion.db unless the
+        # options say otherwise (`orion-tui --db desk.db`).
+        argv = ["run", *argv]
     args = parser.parse_args(argv)
     out = Console()
     err = Console(stderr=True, soft_wrap=True, highlight=False)
-    if args.command is None:
-        # No arguments: the console on the sim market with ./orion.db.
-        args = parser.parse_args(["run", *(argv or [])])
     try:
         return COMMANDS[args.command](args, out, err)
     except (StoreError, SummaryError) as exc:

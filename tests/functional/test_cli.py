@@ -141,3 +141,26 @@ def test_bad_run_arguments(args: list[str]) -> None:
     res = _cli(*args)
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "db", "mode", "speed"),
+    [
+        ([], "orion.db", None, 1.0),
+        (["--db", "desk.db"], "desk.db", None, 1.0),
+        (["--db", "desk.db", "--speed", "max", "--mode", "sim"], "desk.db", "sim", None),
+        (["run", "--db", "desk.db"], "desk.db", None, 1.0),
+    ],
+)
+def test_no_command_means_the_console(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], db: str, mode: str | None,
+    speed: float | None,
+) -> None:
+    """`orion-tui` and `orion-tui --db FILE ...` start the console as `run` would."""
+    from orion_tui import cli
+
+    seen: list[object] = []
+    monkeypatch.setitem(cli.COMMANDS, "run", lambda args, out, err: seen.append(args) or 0)
+    assert main(argv) == 0
+    (args,) = seen
+    assert (args.db, args.mode, args.speed, args.headless) == (db, mode, speed, False)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from textual.widgets import Input, RadioSet, Static
 
 from engine.events import (
     Halt,
+    HaltEvent,
     InventoryCheck,
     LogEvent,
     RecordCapital,
@@ -69,6 +70,20 @@ class TestStartAndStop:
             assert engine.running
             assert "tick 1234" in static_text(app.query_one(OrionHeader))
             assert len(app.query_one(LogPane).entries) == len(sample_events())
+
+    async def test_what_the_engine_says_before_the_app_starts_is_logged(
+        self, engine: FakeEngine
+    ) -> None:
+        """`orion-tui run` opens the engine before the app mounts: its first lines
+        (session started, seeded balances) must reach the log all the same."""
+        app = make_app(engine)
+        engine.emit(LogEvent(fakes.FIXED_NOW, "INFO", "session 7 started: mode sim", "engine"))
+        engine.emit(HaltEvent(HaltState(all=True), fakes.FIXED_NOW))  # held from before
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            messages = [e.message for e in app.query_one(LogPane).entries]
+            assert "session 7 started: mode sim" in messages
+            assert any(m.startswith("HALTED ALL") for m in messages)
 
     async def test_engine_already_running_is_not_started_again(self, engine: FakeEngine) -> None:
         engine.running = True

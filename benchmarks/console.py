@@ -104,46 +104,34 @@ def halt_latencies(db: str, presses: int, speed: float | None, paper: bool = Fal
 
 async def _halt_latencies(engine: Engine, presses: int) -> list[float]:
     out: list[float] = []
-    pressed: list[float] = []
+    keys: list[float] = []
     done: list[float] = []
+
+    def on_message(message: object) -> None:
+        if isinstance(message, events.Key) and message.key == "h":
+            keys.append(message.time)  # Textual stamps events with time.monotonic()
 
     def on_event(ev: object) -> None:
         if isinstance(ev, HaltEvent) and ev.halt.all and engine.open_orders() == 0:
             done.append(time.monotonic())
 
-    async def go() -> None:
-        await engine.open()
-        app = OrionApp(engine)
-        original = app.action_halt_all
-
-        keys: list[float] = []
-
-        def on_message(message: object) -> None:
-            if isinstance(message, events.Key) and message.key == "h":
-                keys.append(message.time)  # Textual stamps events with time.monotonic()
-
-        def timed_halt() -> None:
-            pressed.append(keys[-1])  # the key press whose binding runs this action
-            original()
-
-        app.action_halt_all = timed_halt  # type: ignore[method-assign]
-        engine.subscribe(on_event)
-        async with app.run_test(size=(120, 40), message_hook=on_message) as pilot:
-            for _ in range(presses):
-                deadline = time.perf_counter() + 30
-                while engine.open_orders() == 0 and time.perf_counter() < deadline:
-                    await asyncio.sleep(0.001)
-                n = len(done)
-                await pilot.press("h")
-                while len(done) == n:
-                    await asyncio.sleep(0.0005)
-                out.append(done[-1] - pressed[-1])
-                engine.submit(Resume())
-            await pilot.press("q")
-            await pilot.press("y")
-            await pilot.pause(0.2)
-
-    await go()
+    await engine.open()
+    app = OrionApp(engine)
+    engine.subscribe(on_event)
+    async with app.run_test(size=(120, 40), message_hook=on_message) as pilot:
+        for _ in range(presses):
+            deadline = time.perf_counter() + 30
+            while engine.open_orders() == 0 and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            n = len(done)
+            await pilot.press("h")
+            while len(done) == n:
+                await asyncio.sleep(0.0005)
+            out.append(done[-1] - keys[-1])
+            engine.submit(Resume())
+        await pilot.press("q")
+        await pilot.press("y")
+        await pilot.pause(0.2)
     return out
 
 

@@ -140,12 +140,12 @@ OPERATOR_ACTIONS = frozenset(cmd.action for cmd in OPERATOR_COMMANDS)
 # Panes redraw at most this often: a ledger every 3-5 s is shown within 250 ms. A
 # frame (rich tables, Textual's compositor) costs tens of milliseconds on the small
 # machines this runs on, so when ticks come faster than any ledger (a sim flat out)
-# the whole console (panes, log, header) is drawn at FLAT_OUT_PANE_HZ instead, and
+# the whole console (panes, log, header) is drawn at FLAT_OUT_REFRESH_HZ instead, and
 # the engine keeps ~90% of its headless speed (benchmarks/console.py).
 DEFAULT_REFRESH_HZ = 4.0
 EXIT_WATCHDOG_S = 3.0  # after a SIGHUP/SIGTERM, once the engine is down
 FAST_TICKS_PER_S = 20.0  # faster than any ledger: a sim running flat out
-FLAT_OUT_PANE_HZ = 1.0
+FLAT_OUT_REFRESH_HZ = 1.0
 COMPACT_HEIGHT = 34  # below this many rows the panes drop their side borders
 PALETTE_IN_FOOTER_WIDTH = 100  # narrower: ctrl+p still works, the footer keeps the room
 
@@ -197,7 +197,6 @@ class OrionApp(App[dict[str, Any] | None]):
         self._log_entries: deque[LogEntry] = deque(maxlen=log_lines)
         self._dropped = 0
         self._shown_tick: TickEvent | None = None
-        self._shown_at: float | None = None
         self._refreshed: tuple[float, int] | None = None  # (monotonic time, tick seq)
         self._quitting = False
         self._mounted = False
@@ -333,15 +332,15 @@ class OrionApp(App[dict[str, Any] | None]):
     # ---- refresh -----------------------------------------------------------------
 
     def _on_refresh_timer(self) -> None:
-        """While a sim runs flat out, the log and header follow the panes' slower
-        FLAT_OUT_PANE_HZ too: every frame is CPU the engine would otherwise use, and
-        nobody reads thousands of log lines a second. Halts redraw at once anyway."""
+        """Follow every tick of a live market (a ledger every few seconds), but draw
+        at most FLAT_OUT_REFRESH_HZ while a sim runs flat out: nobody reads faster, and
+        every frame is CPU the engine would otherwise use. Halts redraw at once."""
         last = self._refreshed
         tick = self.engine.latest
         if last is not None and tick is not None:
             elapsed = max(time.monotonic() - last[0], 1e-6)
             fast = (tick.seq - last[1]) / elapsed > FAST_TICKS_PER_S
-            if fast and elapsed < 1.0 / FLAT_OUT_PANE_HZ:
+            if fast and elapsed < 1.0 / FLAT_OUT_REFRESH_HZ:
                 return
         self.refresh_panes()
 
@@ -350,17 +349,14 @@ class OrionApp(App[dict[str, Any] | None]):
         tick = self.engine.latest
         self._refreshed = (time.monotonic(), tick.seq if tick is not None else 0)
         try:
-            self._refresh_panes()
+            self._refresh_panes(tick)
         except NoMatches:
             pass  # the main screen is being torn down (app exit): nothing to draw into
 
-    def _refresh_panes(self) -> None:
+    def _refresh_panes(self, tick: TickEvent | None) -> None:
         self._drain_events()
-        tick = self.engine.latest
-        now = time.monotonic()
-        if tick is not None and tick is not self._shown_tick and self._pane_due(tick, now):
+        if tick is not None and tick is not self._shown_tick:
             self._shown_tick = tick
-            self._shown_at = now
             self.query_one(QuoteLadder).show(tick)
             self.query_one(DivergencePane).show(tick, self.engine.recent_divergences())
             self.query_one(GuardsPane).show(tick)
@@ -368,23 +364,12 @@ class OrionApp(App[dict[str, Any] | None]):
         self.query_one(OrionHeader).show(
             mode=self.engine.mode,
             session_id=getattr(self.engine, "session_id", None) or None,
-            tick=self._shown_tick,  # the tick the panes show, not a newer one
+            tick=self._shown_tick,
             halt=self.engine.halt,
             now=self.clock(),
             phase=self.phase,
             open_orders=self.engine.open_orders(),
         )
-
-    def _pane_due(self, tick: TickEvent, now: float) -> bool:
-        """Panes follow every tick of a live market (a ledger every few seconds) but
-        redraw at most FLAT_OUT_PANE_HZ when a sim runs flat out: nobody reads faster,
-        and every frame is CPU the engine would otherwise use."""
-        shown = self._shown_tick
-        if shown is None or self._shown_at is None:
-            return True
-        elapsed = now - self._shown_at
-        fast = (tick.seq - shown.seq) / max(elapsed, 1e-6) > FAST_TICKS_PER_S
-        return not fast or elapsed >= 1.0 / FLAT_OUT_PANE_HZ
 
     def log_pane(self) -> LogPane | None:
         """The log pane, or None for the moment it is being moved between columns."""

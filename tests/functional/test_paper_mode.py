@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.events import Halt, Resume, Stop, TickEvent
 from engine.loop import Engine
 from engine.settings import load_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, halt_latency
 from tests.fake_rippled.server import FakeRippled
 
 
@@ -99,26 +99,11 @@ def test_paper_blocks_when_node_stalls_and_recovers(tmp_path: Path) -> None:
 def test_halt_between_ledgers_cancels_within_100ms(tmp_path: Path) -> None:
     """Paper mode: a halt must not wait for the next closed ledger (here 2 s away)."""
     db = str(tmp_path / "halt.db")
-    latencies: list[float] = []
 
-    async def go() -> None:
+    async def go() -> tuple[float, int]:
         async with FakeRippled(mid=2.2, ledger_interval=2.0) as srv:
-            engine = _paper_engine(db, srv.url, 1_000)
-            await engine.open()
-            task = asyncio.create_task(engine.run())
-            while engine.open_orders() == 0:
-                await asyncio.sleep(0.005)
-            seq = engine.seq
-            loop = asyncio.get_running_loop()
-            t0 = loop.time()
-            engine.submit(Halt(None, "test"))
-            while engine.open_orders() > 0:
-                await asyncio.sleep(0.001)
-            latencies.append(loop.time() - t0)
-            assert engine.seq == seq, "the cancel waited for a ledger"
-            assert engine.halt.all
-            engine.submit(Stop("test"))
-            await task
+            return await halt_latency(_paper_engine(db, srv.url, 1_000))
 
-    asyncio.run(go())
-    assert latencies and latencies[0] < 0.1
+    latency, ticks = asyncio.run(go())
+    assert ticks == 0, "the cancel waited for a ledger"
+    assert latency < 0.1

@@ -146,6 +146,7 @@ DEFAULT_REFRESH_HZ = 4.0
 EXIT_WATCHDOG_S = 3.0  # after a SIGHUP/SIGTERM, once the engine is down
 FAST_TICKS_PER_S = 20.0  # faster than any ledger: a sim running flat out
 FLAT_OUT_REFRESH_HZ = 1.0
+_INF = float("inf")
 COMPACT_HEIGHT = 34  # below this many rows the panes drop their side borders
 PALETTE_IN_FOOTER_WIDTH = 100  # narrower: ctrl+p still works, the footer keeps the room
 
@@ -284,7 +285,7 @@ class OrionApp(App[dict[str, Any] | None]):
             self._dropped += 1
         self._events.append(event)
         if isinstance(event, HaltEvent) and self._mounted:  # show it now, not next frame
-            self.call_later(self.refresh_panes)
+            self.call_later(self._on_halt_event)
 
     async def _run_engine(self) -> None:
         """The engine task: open (optionally), run, and report how it ended."""
@@ -331,25 +332,39 @@ class OrionApp(App[dict[str, Any] | None]):
 
     # ---- refresh -----------------------------------------------------------------
 
-    def _on_refresh_timer(self) -> None:
-        """Follow every tick of a live market (a ledger every few seconds), but draw
-        at most FLAT_OUT_REFRESH_HZ while a sim runs flat out: nobody reads faster, and
-        every frame is CPU the engine would otherwise use. Halts redraw at once."""
+    def _since_refresh(self) -> tuple[float, bool]:
+        """Seconds since the last draw, and whether ticks came faster than any ledger
+        meanwhile (a sim running flat out)."""
         last = self._refreshed
         tick = self.engine.latest
-        if last is not None and tick is not None:
-            elapsed = max(time.monotonic() - last[0], 1e-6)
-            fast = (tick.seq - last[1]) / elapsed > FAST_TICKS_PER_S
-            if fast and elapsed < 1.0 / FLAT_OUT_REFRESH_HZ:
-                return
+        if last is None or tick is None:
+            return _INF, False
+        elapsed = max(time.monotonic() - last[0], 1e-6)
+        return elapsed, (tick.seq - last[1]) / elapsed > FAST_TICKS_PER_S
+
+    def _on_refresh_timer(self) -> None:
+        """Follow every tick of a live market (a ledger every few seconds), but draw
+        at most FLAT_OUT_REFRESH_HZ while a sim runs flat out: nobody reads faster,
+        and every frame is CPU the engine would otherwise use."""
+        elapsed, fast = self._since_refresh()
+        if fast and elapsed < 1.0 / FLAT_OUT_REFRESH_HZ:
+            return
         self.refresh_panes()
 
-    def refresh_panes(self) -> None:
-        """Drain buffered events into the log; redraw panes if a new tick arrived."""
+    def _on_halt_event(self) -> None:
+        """A halt or resume shows in the header and log at once; flat out, the panes
+        keep their 1 Hz (a full frame would delay the operator's next key)."""
+        self.refresh_panes(panes=not self._since_refresh()[1])
+
+    def refresh_panes(self, *, panes: bool = True) -> None:
+        """Drain buffered events into the log and update the header; redraw the panes
+        too if a new tick arrived (unless panes=False)."""
         tick = self.engine.latest
+        # Every draw restarts the flat-out wait, a halt's too: the frames that follow
+        # a key press are the ones most likely to hold up the operator's next key.
         self._refreshed = (time.monotonic(), tick.seq if tick is not None else 0)
         try:
-            self._refresh_panes(tick)
+            self._refresh_panes(tick if panes else None)
         except NoMatches:
             pass  # the main screen is being torn down (app exit): nothing to draw into
 
